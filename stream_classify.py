@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Classify a live video stream or a video file, frame by frame, with a smoothed label.
+
+    python stream_classify.py                                   # bundled demo clip + model
+    python stream_classify.py --source 0                        # webcam 0
+    python stream_classify.py --source rtsp://127.0.0.1:8554/cam --output out.avi
+    python stream_classify.py --source clip.mp4 --size 32 --results out.jsonl --no-display
+
+Press q in the window (or Ctrl-C) to stop; the recording and results are always saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from vidclf.entry import quiet_tensorflow, run_main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", help="config file (default: config.yaml next to this script)")
+    p.add_argument("--source", "-s", help="webcam index, rtsp:// URL or video file")
+    p.add_argument("--model", "-m", help="model file (.tflite or .keras)")
+    p.add_argument("--labels", "-l", help="labels JSON (default: <model>.labels.json)")
+    p.add_argument("--size", type=int, help="K, predictions in the rolling average")
+    p.add_argument("--smoothing", choices=("mean", "ema", "none"), help="smoothing mode")
+    p.add_argument("--ema-alpha", type=float, help="weight of the newest prediction in ema mode")
+    p.add_argument("--output", "-o", help="record the annotated stream (.avi or .mp4)")
+    p.add_argument("--output-fps", type=float, help="recording FPS (default: the source's)")
+    p.add_argument("--results", help="per-frame results file (.jsonl or .csv)")
+    p.add_argument("--top-k", type=int, help="probability bars shown and logged")
+    p.add_argument("--threads", type=int, help="CPU threads for inference")
+    p.add_argument("--queue-size", type=int, help="frames buffered between grabber and predictor")
+    p.add_argument("--realtime", action="store_true", default=None, help="pace a file at its FPS and drop frames like a camera")
+    p.add_argument("--loop", action="store_true", default=None, help="restart a file at its end")
+    p.add_argument("--display", action="store_const", const="on", dest="window", help="require an on-screen window")
+    p.add_argument("--no-display", action="store_const", const="off", dest="window", help="headless: no window")
+    p.add_argument("--dashboard", choices=("auto", "on", "off"), help="rich terminal dashboard")
+    p.add_argument("--give-up-after", type=float, help="seconds a lost live source may stay away (0 = forever)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    quiet_tensorflow()
+    from vidclf.config import load_config, override
+    from vidclf.errors import VidclfError
+    from vidclf.pipeline import print_summary, run_pipeline
+
+    cfg = override(load_config(args.config), {
+        "source.source": args.source, "model.path": args.model, "model.labels": args.labels,
+        "model.threads": args.threads, "smoothing.size": args.size, "smoothing.mode": args.smoothing,
+        "smoothing.ema_alpha": args.ema_alpha, "output.video": args.output, "output.fps": args.output_fps,
+        "output.results": args.results, "display.top_k": args.top_k, "display.window": args.window,
+        "source.queue_size": args.queue_size, "source.realtime": args.realtime, "source.loop": args.loop,
+        "dashboard.enabled": args.dashboard, "source.give_up_after_s": args.give_up_after,
+    })
+    summary = run_pipeline(cfg)
+    print_summary(summary)
+    if summary.error:
+        raise VidclfError(summary.error)
+    return 130 if summary.ended_by == "SIGINT" else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))

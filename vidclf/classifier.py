@@ -1,0 +1,146 @@
+"""Load a trained classifier (``.keras`` or ``.tflite``) with its labels, behind one interface.
+
+Both kinds take RGB uint8 images of the model's square input size (see
+:func:`vidclf.preprocess.prepare_image`) and return class probabilities. The Keras path calls
+a compiled ``tf.function`` directly: ``model.predict`` per frame is slow (it builds a
+dataset every call) and grows memory over long runs.
+
+Usage::
+
+    from vidclf.classifier import load_classifier
+    clf = load_classifier("models/sports22.tflite")
+    probs = clf.predict(batch_rgb_uint8)        # (N, len(clf.labels)) float32
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from vidclf.errors import VidclfError
+
+
+class Classifier(Protocol):
+    labels: list[str]
+    input_size: int
+
+    def predict(self, images: np.ndarray) -> np.ndarray: ...
+
+
+def default_labels_path(model_path: str | Path) -> Path:
+    """``models/sports22.tflite`` -> ``models/sports22.labels.json`` (also for ``.int8.tflite``)."""
+    path = Path(model_path)
+    stem = path.name.split(".")[0]
+    return path.with_name(f"{stem}.labels.json")
+
+
+def load_labels(path: str | Path) -> list[str]:
+    path = Path(path)
+    if not path.is_file():
+        raise VidclfError(f"labels file not found: {path}")
+    try:
+        labels = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise VidclfError(f"labels file {path} is not valid JSON: {exc}") from None
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        raise VidclfError(f"labels file {path} must hold a non-empty JSON list of class names")
+    return labels
+
+
+class KerasClassifier:
+    """A ``.keras`` model run through one compiled function (no ``model.predict``)."""
+
+    def __init__(self, path: Path, labels: list[str], threads: int):
+        import tensorflow as tf
+
+        # Thread settings only apply before TensorFlow's first op; later calls raise.
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:
+            pass
+        import keras
+
+        import vidclf.backbones  # noqa: F401  registers custom layers used by saved models
+
+        try:
+            self.model = keras.saving.load_model(path, compile=False)
+        except Exception as exc:  # keras raises many types for a bad file; the message is enough
+            raise VidclfError(f"cannot load Keras model {path}: {str(exc).splitlines()[0][:200]}") from None
+        shape = self.model.input_shape
+        if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3:
+            raise VidclfError(f"{path}: expected an image model with input (N, S, S, 3), got {shape}")
+        self.input_size = int(shape[1])
+        self.labels = labels
+        self._call = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return np.asarray(self._call(images.astype(np.float32, copy=False)))
+
+
+def _litert_interpreter(**kwargs):
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # fall back to TensorFlow's deprecated copy of the same interpreter
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    return Interpreter(**kwargs)
+
+
+class TFLiteClassifier:
+    """A ``.tflite`` model on the LiteRT interpreter (XNNPACK on CPU)."""
+
+    def __init__(self, path: Path, labels: list[str], threads: int):
+        try:
+            self.interpreter = _litert_interpreter(model_path=str(path), num_threads=threads)
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise VidclfError(f"cannot load TFLite model {path}: {str(exc).splitlines()[0][:200]}") from None
+        inp = self.interpreter.get_input_details()[0]
+        shape = inp["shape"]
+        if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3:
+            raise VidclfError(f"{path}: expected an image model with input (N, S, S, 3), got {list(shape)}")
+        self.input_size = int(shape[1])
+        self.labels = labels
+        self._input = inp["index"]
+        self._output = self.interpreter.get_output_details()[0]["index"]
+        self._batch = int(shape[0])
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        images = images.astype(np.float32, copy=False)
+        if images.shape[0] != self._batch:
+            self.interpreter.resize_tensor_input(self._input, list(images.shape))
+            self.interpreter.allocate_tensors()
+            self._batch = images.shape[0]
+        self.interpreter.set_tensor(self._input, images)
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self._output).copy()
+
+
+def load_classifier(model_path: str | Path, labels_path: str | Path | None = None, threads: int = 2) -> Classifier:
+    """Load a classifier and check that its labels match its outputs.
+
+    Raises :class:`VidclfError` (one line) for a missing or unreadable model, a missing or
+    malformed labels file, or a label count that differs from the model's output size.
+    """
+    path = Path(model_path)
+    if not path.is_file():
+        raise VidclfError(f"model file not found: {path}")
+    labels = load_labels(labels_path or default_labels_path(path))
+    suffix = path.suffix.lower()
+    if suffix == ".tflite":
+        clf: Classifier = TFLiteClassifier(path, labels, threads)
+    elif suffix in (".keras", ".h5"):
+        clf = KerasClassifier(path, labels, threads)
+    else:
+        raise VidclfError(f"unsupported model file {path}: use a .keras or .tflite file")
+    probe = clf.predict(np.zeros((1, clf.input_size, clf.input_size, 3), np.uint8))
+    if probe.ndim != 2 or probe.shape[1] != len(labels):
+        raise VidclfError(
+            f"labels do not match the model: {len(labels)} labels, model outputs {probe.shape[-1]} classes"
+        )
+    return clf

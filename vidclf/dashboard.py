@@ -1,0 +1,80 @@
+"""The ``rich`` terminal dashboard: rates, latency, queue depth, drops, current label.
+
+:func:`render_dashboard` turns a :class:`~vidclf.metrics.PipelineStats` into a rich table
+(pure, so tests render it to text); :class:`Dashboard` refreshes it on a ``rich.live.Live``
+display from its own thread until the stop event is set.
+
+Usage::
+
+    with Dashboard(stats, frames_queue, stop, source="clip.mp4", refresh_hz=4):
+        ...   # pipeline runs
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from vidclf.frame_queue import FrameQueue
+from vidclf.metrics import PipelineStats
+
+
+def render_dashboard(stats: PipelineStats, frames: FrameQueue, source: str, model: str) -> Table:
+    table = Table(title=f"vidclf — {source}", caption=f"model {model}", show_header=False, min_width=52)
+    table.add_column("metric", style="bold cyan")
+    table.add_column("value", justify="right")
+    state_style = {"streaming": "green", "reconnecting": "yellow", "failed": "red"}.get(stats.source_state, "white")
+    table.add_row("source state", f"[{state_style}]{stats.source_state}[/] (reconnects {stats.reconnects})")
+    table.add_row("source FPS", f"{stats.source_fps.rate():.1f}")
+    table.add_row("inference FPS", f"{stats.inference_fps.rate():.1f}")
+    table.add_row("display FPS", f"{stats.display_fps.rate():.1f}")
+    table.add_row("inference ms p50 / p95", f"{stats.infer_ms.percentile(50):.1f} / {stats.infer_ms.percentile(95):.1f}")
+    table.add_row("latency ms p50 / p95", f"{stats.latency_ms.percentile(50):.1f} / {stats.latency_ms.percentile(95):.1f}")
+    table.add_row("queue depth", f"{len(frames)} / {frames.maxsize}")
+    table.add_row("dropped frames", str(frames.dropped))
+    table.add_row("frames shown / recorded", f"{stats.display_fps.count} / {stats.frames_written}")
+    table.add_row("label", f"[bold]{stats.label or '-'}[/]")
+    for name, p in stats.top_k:
+        table.add_row(f"  {name}", f"{p:.3f}")
+    table.add_row("elapsed", f"{time.monotonic() - stats.started_at:.1f} s")
+    return table
+
+
+class Dashboard:
+    """Live terminal view; a no-op when ``enabled`` is False."""
+
+    def __init__(self, stats: PipelineStats, frames: FrameQueue, stop: threading.Event, source: str, model: str,
+                 refresh_hz: float = 4.0, enabled: bool = True, console: Console | None = None):
+        self.stats, self.frames, self.stop = stats, frames, stop
+        self.source, self.model = source, model
+        self.period = 1.0 / refresh_hz
+        self.enabled = enabled
+        self.console = console or Console()
+        self._thread: threading.Thread | None = None
+        self._done = threading.Event()
+
+    def _table(self) -> Table:
+        return render_dashboard(self.stats, self.frames, self.source, self.model)
+
+    def _run(self, live: Live) -> None:
+        while not self._done.wait(self.period):
+            live.update(self._table(), refresh=True)
+
+    def __enter__(self) -> Dashboard:
+        if self.enabled:
+            self._live = Live(self._table(), console=self.console, auto_refresh=False, transient=False)
+            self._live.__enter__()
+            self._thread = threading.Thread(target=self._run, args=(self._live,), name="dashboard", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._thread is not None:
+            self._done.set()
+            self._thread.join(timeout=2)
+            self._live.update(self._table(), refresh=True)
+            self._live.__exit__(None, None, None)

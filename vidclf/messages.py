@@ -1,0 +1,60 @@
+"""The small typed messages that flow one way through the pipeline.
+
+``grabber -> Frame -> predictor -> Prediction -> renderer``. A :class:`StreamReset` travels
+the same path when a live source reconnects, so every later stage can drop state that
+belongs to the old stream (the smoothing window, above all), and :data:`END_OF_STREAM`
+tells each stage that nothing more will come.
+
+Usage::
+
+    frame = Frame(index=0, image=bgr, captured_at=time.monotonic())
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded image; ``captured_at`` is ``time.monotonic()`` right after the read returned."""
+
+    index: int
+    image: np.ndarray
+    captured_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """A frame with its raw and smoothed class probabilities and how long inference took."""
+
+    frame: Frame
+    probs: np.ndarray
+    smoothed: np.ndarray
+    label_index: int
+    infer_ms: float
+    predicted_at: float
+
+    @property
+    def confidence(self) -> float:
+        return float(self.smoothed[self.label_index])
+
+
+@dataclass(frozen=True, slots=True)
+class StreamReset:
+    """The live source reconnected: state built from earlier frames no longer applies."""
+
+    reconnects: int
+    reason: str = field(default="")
+
+
+class _EndOfStream:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "END_OF_STREAM"
+
+
+END_OF_STREAM = _EndOfStream()

@@ -1,0 +1,103 @@
+"""Per-frame results (``.jsonl`` or ``.csv``) and the summary of labelled segments.
+
+Each row: frame index, capture time (seconds since the stream started), the raw top-k, the
+smoothed label and confidence, inference and capture->overlay latency. At the end,
+:class:`SegmentTracker` turns the smoothed labels into segments (runs of one label), written
+next to the results as ``<results>.summary.json``.
+
+Usage::
+
+    with ResultsWriter("out.jsonl", labels, k=3) as results:
+        results.write(prediction, latency_ms=12.0, t0=start)
+    results.summary   # {"frames": ..., "segments": [...]}
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from vidclf.errors import VidclfError
+from vidclf.messages import Prediction
+from vidclf.render import top_k
+
+
+@dataclass
+class Segment:
+    label: str
+    first_frame: int
+    last_frame: int
+    start_s: float
+    end_s: float
+
+    @property
+    def frames(self) -> int:
+        return self.last_frame - self.first_frame + 1
+
+
+class SegmentTracker:
+    """Collapse a stream of (frame, time, label) into runs of the same label."""
+
+    def __init__(self):
+        self.segments: list[Segment] = []
+
+    def add(self, frame: int, t: float, label: str) -> None:
+        last = self.segments[-1] if self.segments else None
+        if last is not None and last.label == label:
+            last.last_frame, last.end_s = frame, t
+        else:
+            self.segments.append(Segment(label, frame, frame, t, t))
+
+    def as_dicts(self) -> list[dict]:
+        return [{**asdict(s), "frames": s.frames} for s in self.segments]
+
+
+class ResultsWriter:
+    FIELDS = ["frame", "time_s", "label", "confidence", "top_k", "infer_ms", "latency_ms"]
+
+    def __init__(self, path: str | Path, labels: list[str], k: int = 3):
+        self.path = Path(path)
+        self.labels, self.k = labels, k
+        suffix = self.path.suffix.lower()
+        if suffix not in (".jsonl", ".csv"):
+            raise VidclfError(f"results file must end in .jsonl or .csv, got {self.path.name}")
+        try:
+            self._file = self.path.open("w", newline="")
+        except OSError as exc:
+            raise VidclfError(f"cannot write results {self.path}: {exc.strerror}") from None
+        self._csv = csv.writer(self._file) if suffix == ".csv" else None
+        if self._csv:
+            self._csv.writerow(self.FIELDS)
+        self.segments = SegmentTracker()
+        self.rows = 0
+        self.summary: dict | None = None
+
+    def write(self, prediction: Prediction, latency_ms: float, t0: float) -> None:
+        t = prediction.frame.captured_at - t0
+        label = self.labels[prediction.label_index]
+        raw = [[name, round(p, 4)] for name, p in top_k(prediction.probs, self.labels, self.k)]
+        row = [prediction.frame.index, round(t, 4), label, round(prediction.confidence, 4), raw,
+               round(prediction.infer_ms, 3), round(latency_ms, 3)]
+        if self._csv:
+            row[4] = ";".join(f"{n}:{p}" for n, p in raw)
+            self._csv.writerow(row)
+        else:
+            self._file.write(json.dumps(dict(zip(self.FIELDS, row))) + "\n")
+        self.segments.add(prediction.frame.index, t, label)
+        self.rows += 1
+
+    def close(self) -> None:
+        if self._file.closed:
+            return
+        self._file.close()
+        self.summary = {"frames": self.rows, "segments": self.segments.as_dicts()}
+        summary_path = self.path.with_name(self.path.name + ".summary.json")
+        summary_path.write_text(json.dumps(self.summary, indent=1) + "\n")
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
