@@ -34,6 +34,14 @@ def check_writable(path: str | Path, what: str = "output") -> Path:
         raise VidclfError(f"cannot write {what} {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise VidclfError(f"cannot write {what} {path}: permission denied")
+    existed = path.exists()
+    try:  # permissions are not the whole story (read-only mounts, /proc, /sys): really try
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        raise VidclfError(f"cannot write {what} {path}: {exc.strerror}") from None
+    if not existed:
+        path.unlink()
     return path
 
 

@@ -118,14 +118,13 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     console = console or Console(stderr=True)
     keras.utils.set_random_seed(cfg.seed)
     started = time.perf_counter()
+    class_names, items = scan_classes(cfg.data_dir, cfg.classes, cfg.max_images_per_class)
+    split = stratified_split(class_names, items, cfg.val_fraction, cfg.test_fraction, cfg.seed)
     out = Path(cfg.output_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise VidclfError(f"cannot create output folder {out}: {exc.strerror}") from None
-
-    class_names, items = scan_classes(cfg.data_dir, cfg.classes, cfg.max_images_per_class)
-    split = stratified_split(class_names, items, cfg.val_fraction, cfg.test_fraction, cfg.seed)
     spec = BACKBONES[cfg.backbone]
     backbone = build_backbone(cfg.backbone, cfg.backbone_weights)
     backbone.trainable = False

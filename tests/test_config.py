@@ -1,0 +1,56 @@
+import dataclasses
+
+import pytest
+import yaml
+
+from vidclf.config import DEFAULT_CONFIG, Config, from_dict, load_config, override
+from vidclf.errors import VidclfError
+
+
+def test_shipped_config_loads_and_matches_defaults():
+    cfg = load_config()
+    assert cfg == Config(), "config.yaml and the dataclass defaults have drifted apart"
+
+
+def test_every_setting_is_documented_in_config_yaml():
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    for section in dataclasses.fields(Config):
+        keys = {f.name for f in dataclasses.fields(section.type if isinstance(section.type, type) else getattr(Config(), section.name))}
+        assert set(data[section.name]) == keys, section.name
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"smoothing": {"sise": 3}}, "unknown key smoothing.sise"),
+        ({"smoothing": {"size": 0}}, "smoothing.size must be >= 1"),
+        ({"smoothing": {"size": "many"}}, "smoothing.size must be an integer"),
+        ({"smoothing": {"mode": "median"}}, "smoothing.mode must be one of mean, ema, none"),
+        ({"source": {"queue_size": 2.5}}, "source.queue_size must be an integer"),
+        ({"display": {"top_k": True}}, "display.top_k must be an integer"),
+        ({"bogus": {}}, "unknown key bogus"),
+        ({"model": "x"}, "model must be a mapping"),
+        ({"train": {"classes": 5}}, "train.classes must be a list"),
+    ],
+)
+def test_bad_values_name_the_key(data, message):
+    with pytest.raises(VidclfError, match=message.replace(".", r"\.")):
+        from_dict(data)
+
+
+def test_cli_override_is_validated_and_applied():
+    cfg = override(Config(), {"smoothing.size": 32, "source.source": 0, "output.video": None})
+    assert cfg.smoothing.size == 32
+    assert cfg.source.source == "0"
+    with pytest.raises(VidclfError, match="command line: smoothing.size must be >= 1"):
+        override(cfg, {"smoothing.size": -1})
+
+
+def test_bad_yaml_file_reports_file_and_line(tmp_path):
+    bad = tmp_path / "c.yaml"
+    bad.write_text("smoothing:\n  size: [1,\n")
+    with pytest.raises(VidclfError, match=r"c\.yaml line \d+: invalid YAML"):
+        load_config(bad)
+    bad.write_text("smoothing:\n  size: 0\n")
+    with pytest.raises(VidclfError, match=r"c\.yaml: smoothing\.size must be >= 1"):
+        load_config(bad)

@@ -1,0 +1,85 @@
+"""A tiny real training run end to end, and train.py's answers to bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import SPORTS, assert_one_line_error, run_cli
+from vidclf.classifier import load_classifier
+from vidclf.config import TrainConfig
+from vidclf.dataset import load_images, scan_classes
+from vidclf.training import train
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, shared):
+    out = tmp_path_factory.mktemp("tiny")
+    cfg = TrainConfig(data_dir=str(SPORTS), classes=["football", "tennis", "weight_lifting"], output_dir=str(out),
+                      epochs=4, max_images_per_class=14, val_fraction=0.2, test_fraction=0.2, batch_size=16)
+    return train(cfg, name="tiny")
+
+
+def test_tiny_training_writes_every_artifact(tiny_run):
+    out = tiny_run.output_dir
+    for name in ["tiny.keras", "tiny.tflite", "tiny.int8.tflite", "tiny.labels.json", "plot.png", "report.txt",
+                 "confusion_matrix.csv", "metrics.json", "MODEL_CARD.md"]:
+        assert (out / name).stat().st_size > 0, name
+    assert json.loads((out / "tiny.labels.json").read_text()) == ["football", "tennis", "weight_lifting"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["images"] == {"train": 24, "val": 9, "test": 9, "unreadable": 0}
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert "tiny.tflite" in (out / "MODEL_CARD.md").read_text()
+
+
+def test_keras_and_tflite_predict_identically(tiny_run, shared):
+    names, items = scan_classes(SPORTS, ["football", "tennis", "weight_lifting"], max_per_class=40)
+    images, _, _ = load_images(items[-12:] + items[:12], 224)
+    keras_clf = load_classifier(tiny_run.model_path)
+    tflite_clf = load_classifier(tiny_run.output_dir / "tiny.tflite")
+    quant_clf = load_classifier(tiny_run.output_dir / "tiny.int8.tflite")
+    p_keras, p_tflite, p_quant = (c.predict(images) for c in (keras_clf, tflite_clf, quant_clf))
+    np.testing.assert_allclose(p_keras, p_tflite, atol=1e-4)
+    assert (p_keras.argmax(1) == p_tflite.argmax(1)).all()
+    assert np.abs(p_keras - p_quant).max() < 0.1  # int8 weights: close, not identical
+    assert keras_clf.labels == tflite_clf.labels == names
+
+
+def _make_class(root, name, files):
+    (root / name).mkdir(parents=True)
+    for fname, data in files.items():
+        (root / name / fname).write_bytes(data)
+
+
+def test_unreadable_images_are_skipped_and_counted(tmp_path, shared):
+    good = (SPORTS / "tennis").glob("*.jpg")
+    _make_class(tmp_path, "a", {f"{i}.jpg": next(good).read_bytes() for i in range(4)} | {"bad.jpg": b"nope"})
+    _make_class(tmp_path, "b", {f"{i}.jpg": next(good).read_bytes() for i in range(4)})
+    names, items = scan_classes(tmp_path)
+    images, labels, bad = load_images(items, 64)
+    assert len(images) == 8 and [p.name for p in bad] == ["bad.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "fragments"),
+    [
+        ("none", ["--data-dir", "{tmp}/missing"], ["data folder not found"]),
+        ("one_class", ["--data-dir", "{tmp}"], ["need at least 2 classes"]),
+        ("unknown_class", ["--data-dir", "{tmp}", "--classes", "a,zzz"], ["class folder(s) not found", "zzz"]),
+        ("unreadable", ["--data-dir", "{tmp}"], ["no readable", "b"]),
+        ("two_classes", ["--data-dir", "{tmp}", "--weights", "{tmp}/nope.pth"], ["backbone weights not found"]),
+        ("two_classes", ["--data-dir", "{tmp}", "--weights", "{tmp}/a/0.jpg"], ["cannot load backbone weights"]),
+        ("two_classes", ["--data-dir", "{tmp}", "--epochs", "0"], ["train.epochs must be >= 1"]),
+    ],
+)
+def test_bad_training_input_is_one_error_line(tmp_path_factory, shared, setup, args, fragments):
+    tmp_path = tmp_path_factory.mktemp("data")
+    good = (SPORTS / "football").glob("*.jpg")
+    if setup in ("one_class", "unknown_class", "unreadable", "two_classes"):
+        _make_class(tmp_path, "a", {f"{i}.jpg": next(good).read_bytes() for i in range(6)})
+    if setup in ("unreadable",):
+        _make_class(tmp_path, "b", {f"{i}.jpg": b"\xff\xd8 broken" for i in range(6)})
+    if setup in ("unknown_class", "two_classes"):
+        _make_class(tmp_path, "b", {f"{i}.jpg": next(good).read_bytes() for i in range(6)})
+    args = [a.format(tmp=tmp_path) for a in args] + ["--output-dir", str(tmp_path_factory.mktemp("out"))]
+    assert_one_line_error(run_cli("train.py", *args, timeout=300), *fragments)

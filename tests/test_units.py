@@ -1,0 +1,104 @@
+"""Unit tests of the small pieces: queue policies, smoothing, backoff, segments."""
+
+import queue
+import random
+import threading
+
+import numpy as np
+import pytest
+
+from vidclf.frame_queue import FrameQueue
+from vidclf.messages import END_OF_STREAM
+from vidclf.results import SegmentTracker
+from vidclf.smoothing import ExponentialAverage, RollingMean, make_smoother
+from vidclf.source import backoff_delays, parse_source
+from vidclf.errors import VidclfError
+
+
+def test_drop_oldest_queue_keeps_newest_and_counts_drops():
+    q = FrameQueue(3, drop_oldest=True)
+    for i in range(10):
+        assert q.put(i)
+    assert q.dropped == 7
+    assert [q.get(0) for _ in range(3)] == [7, 8, 9]
+    with pytest.raises(queue.Empty):
+        q.get(timeout=0.01)
+
+
+def test_blocking_queue_loses_nothing_and_honours_stop():
+    q = FrameQueue(2, drop_oldest=False)
+    got = []
+
+    def consume():
+        while (item := q.get(timeout=5)) is not END_OF_STREAM:
+            got.append(item)
+
+    t = threading.Thread(target=consume)
+    t.start()
+    for i in range(200):
+        assert q.put(i)
+    q.put(END_OF_STREAM, force=True)
+    t.join(5)
+    assert got == list(range(200)) and q.dropped == 0
+
+    stop = threading.Event()
+    full = FrameQueue(1, drop_oldest=False)
+    full.put("a")
+    stop.set()
+    assert full.put("b", stop) is False  # returns instead of blocking forever
+
+
+def test_control_messages_never_evict_frames():
+    q = FrameQueue(2, drop_oldest=False)
+    q.put(1)
+    q.put(2)
+    q.put(END_OF_STREAM, force=True)
+    assert [q.get(0), q.get(0), q.get(0)] == [1, 2, END_OF_STREAM]
+    assert q.dropped == 0
+
+
+def test_rolling_mean_is_the_mean_of_the_last_k():
+    rng = np.random.default_rng(1)
+    history = rng.dirichlet(np.ones(4), size=20)
+    smoother = RollingMean(5)
+    for i, p in enumerate(history):
+        out = smoother.update(p)
+        np.testing.assert_allclose(out, history[max(0, i - 4): i + 1].mean(0), rtol=1e-6)
+    smoother.reset()
+    np.testing.assert_allclose(smoother.update(history[0]), history[0], rtol=1e-6)
+
+
+def test_ema_follows_its_recurrence_and_resets():
+    ema = ExponentialAverage(0.25)
+    a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    np.testing.assert_allclose(ema.update(a), a)
+    np.testing.assert_allclose(ema.update(b), [0.75, 0.25])
+    ema.reset()
+    np.testing.assert_allclose(ema.update(b), b)
+    assert isinstance(make_smoother("none"), object) and np.allclose(make_smoother("none").update(a), a)
+
+
+def test_backoff_grows_exponentially_with_jitter_and_caps():
+    delays = backoff_delays(0.5, 4.0, random.Random(3))
+    got = [next(delays) for _ in range(8)]
+    nominal = [0.5, 1, 2, 4, 4, 4, 4, 4]
+    for d, n in zip(got, nominal):
+        assert 0.5 * n <= d <= n
+    assert len(set(got)) == len(got)  # jittered, not lock-step
+
+
+def test_parse_source_kinds(tmp_path):
+    clip = tmp_path / "a.mp4"
+    clip.write_bytes(b"x")
+    assert parse_source("0").kind == "webcam"
+    assert parse_source("rtsp://127.0.0.1:1/x").kind == "stream"
+    assert parse_source(str(clip)).kind == "file"
+    with pytest.raises(VidclfError, match="video file not found"):
+        parse_source(str(tmp_path / "missing.mp4"))
+
+
+def test_segments_collapse_runs():
+    tracker = SegmentTracker()
+    for i, label in enumerate("aaabbbba"):
+        tracker.add(i, i / 10, label)
+    assert [(s["label"], s["first_frame"], s["last_frame"]) for s in tracker.as_dicts()] == [("a", 0, 2), ("b", 3, 6), ("a", 7, 7)]
