@@ -47,14 +47,28 @@ def main(argv: list[str] | None = None) -> int:
     from vidclf.errors import VidclfError
     from vidclf.pipeline import print_summary, run_pipeline
 
-    cfg = override(load_config(args.config), {
-        "source.source": args.source, "model.path": args.model, "model.labels": args.labels,
-        "model.threads": args.threads, "smoothing.size": args.size, "smoothing.mode": args.smoothing,
-        "smoothing.ema_alpha": args.ema_alpha, "output.video": args.output, "output.fps": args.output_fps,
-        "output.results": args.results, "display.top_k": args.top_k, "display.window": args.window,
-        "source.queue_size": args.queue_size, "source.realtime": args.realtime, "source.loop": args.loop,
-        "dashboard.enabled": args.dashboard, "source.give_up_after_s": args.give_up_after,
-    })
+    cfg = override(
+        load_config(args.config),
+        {
+            "source.source": args.source,
+            "model.path": args.model,
+            "model.labels": args.labels,
+            "model.threads": args.threads,
+            "smoothing.size": args.size,
+            "smoothing.mode": args.smoothing,
+            "smoothing.ema_alpha": args.ema_alpha,
+            "output.video": args.output,
+            "output.fps": args.output_fps,
+            "output.results": args.results,
+            "display.top_k": args.top_k,
+            "display.window": args.window,
+            "source.queue_size": args.queue_size,
+            "source.realtime": args.realtime,
+            "source.loop": args.loop,
+            "dashboard.enabled": args.dashboard,
+            "source.give_up_after_s": args.give_up_after,
+        },
+    )
     summary = run_pipeline(cfg)
     print_summary(summary)
     if summary.error:

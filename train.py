@@ -44,8 +44,21 @@ def main(argv: list[str] | None = None) -> int:
     from vidclf.training import train
 
     cfg = load_config(args.config)
-    keys = ["data_dir", "classes", "backbone", "backbone_weights", "output_dir", "epochs", "fine_tune_epochs",
-            "fine_tune_layers", "batch_size", "learning_rate", "max_images_per_class", "seed", "quantize"]
+    keys = [
+        "data_dir",
+        "classes",
+        "backbone",
+        "backbone_weights",
+        "output_dir",
+        "epochs",
+        "fine_tune_epochs",
+        "fine_tune_layers",
+        "batch_size",
+        "learning_rate",
+        "max_images_per_class",
+        "seed",
+        "quantize",
+    ]
     cfg = override(cfg, {f"train.{k}": getattr(args, k) for k in keys})
     train(cfg.train, name=args.name or Path(cfg.train.output_dir).name)
     return 0

@@ -44,13 +44,25 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 def run_cli(script: str, *args: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run ``python <script> args`` from the repo root and capture its output."""
-    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env or cli_env())
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or cli_env(),
+    )
 
 
 def start_cli(script: str, *args: str, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(ROOT / script), *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env or cli_env())
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / script), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env or cli_env(),
+    )
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -102,8 +114,9 @@ def xvfb():
         if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
             break
     display = f":{number}"
-    process = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", "1280x720x24", "-nolisten", "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 10
     while not Path(f"/tmp/.X11-unix/X{number}").exists():
         if time.monotonic() > deadline or process.poll() is not None:
@@ -115,8 +128,10 @@ def xvfb():
     process.wait(10)
 
 
-SUMMARY_RE = (r"ended by: (?P<ended_by>[^;]+); frames read (?P<read>\d+), classified (?P<shown>\d+), "
-              r"dropped (?P<dropped>\d+), reconnects (?P<reconnects>\d+)")
+SUMMARY_RE = (
+    r"ended by: (?P<ended_by>[^;]+); frames read (?P<read>\d+), classified (?P<shown>\d+), "
+    r"dropped (?P<dropped>\d+), reconnects (?P<reconnects>\d+)"
+)
 
 
 def parse_summary(stdout: str) -> dict:

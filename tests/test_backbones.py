@@ -5,7 +5,7 @@ import glob
 import numpy as np
 import pytest
 
-from vidclf.backbones import build_backbone, bundled_lite0_checkpoint, efficientnet_lite0, _load_lite0_weights
+from vidclf.backbones import _load_lite0_weights, build_backbone, bundled_lite0_checkpoint, efficientnet_lite0
 from vidclf.errors import VidclfError
 from vidclf.preprocess import prepare_image
 from vidclf.torch_checkpoint import CheckpointError, load_state_dict

@@ -5,8 +5,8 @@ import os
 import shutil
 
 import pytest
+from conftest import CLIPS, MODEL, assert_one_line_error, run_cli
 
-from conftest import CLIPS, MODEL, ROOT, assert_one_line_error, run_cli
 from vidclf.testing import free_port
 
 FENCING = CLIPS / "fencing_short_bout.mp4"

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import SPORTS, assert_one_line_error, run_cli
+
 from vidclf.classifier import load_classifier
 from vidclf.config import TrainConfig
 from vidclf.dataset import load_images, scan_classes
@@ -15,15 +15,32 @@ from vidclf.training import train
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, shared):
     out = tmp_path_factory.mktemp("tiny")
-    cfg = TrainConfig(data_dir=str(SPORTS), classes=["football", "tennis", "weight_lifting"], output_dir=str(out),
-                      epochs=4, max_images_per_class=14, val_fraction=0.2, test_fraction=0.2, batch_size=16)
+    cfg = TrainConfig(
+        data_dir=str(SPORTS),
+        classes=["football", "tennis", "weight_lifting"],
+        output_dir=str(out),
+        epochs=4,
+        max_images_per_class=14,
+        val_fraction=0.2,
+        test_fraction=0.2,
+        batch_size=16,
+    )
     return train(cfg, name="tiny")
 
 
 def test_tiny_training_writes_every_artifact(tiny_run):
     out = tiny_run.output_dir
-    for name in ["tiny.keras", "tiny.tflite", "tiny.int8.tflite", "tiny.labels.json", "plot.png", "report.txt",
-                 "confusion_matrix.csv", "metrics.json", "MODEL_CARD.md"]:
+    for name in [
+        "tiny.keras",
+        "tiny.tflite",
+        "tiny.int8.tflite",
+        "tiny.labels.json",
+        "plot.png",
+        "report.txt",
+        "confusion_matrix.csv",
+        "metrics.json",
+        "MODEL_CARD.md",
+    ]:
         assert (out / name).stat().st_size > 0, name
     assert json.loads((out / "tiny.labels.json").read_text()) == ["football", "tennis", "weight_lifting"]
     metrics = json.loads((out / "metrics.json").read_text())

@@ -7,12 +7,12 @@ import threading
 import numpy as np
 import pytest
 
+from vidclf.errors import VidclfError
 from vidclf.frame_queue import FrameQueue
 from vidclf.messages import END_OF_STREAM
 from vidclf.results import SegmentTracker
 from vidclf.smoothing import ExponentialAverage, RollingMean, make_smoother
 from vidclf.source import backoff_delays, parse_source
-from vidclf.errors import VidclfError
 
 
 def test_drop_oldest_queue_keeps_newest_and_counts_drops():
@@ -63,7 +63,7 @@ def test_rolling_mean_is_the_mean_of_the_last_k():
     smoother = RollingMean(5)
     for i, p in enumerate(history):
         out = smoother.update(p)
-        np.testing.assert_allclose(out, history[max(0, i - 4): i + 1].mean(0), rtol=1e-6)
+        np.testing.assert_allclose(out, history[max(0, i - 4) : i + 1].mean(0), rtol=1e-6)
     smoother.reset()
     np.testing.assert_allclose(smoother.update(history[0]), history[0], rtol=1e-6)
 
@@ -82,7 +82,7 @@ def test_backoff_grows_exponentially_with_jitter_and_caps():
     delays = backoff_delays(0.5, 4.0, random.Random(3))
     got = [next(delays) for _ in range(8)]
     nominal = [0.5, 1, 2, 4, 4, 4, 4, 4]
-    for d, n in zip(got, nominal):
+    for d, n in zip(got, nominal, strict=True):
         assert 0.5 * n <= d <= n
     assert len(set(got)) == len(got)  # jittered, not lock-step
 
@@ -101,4 +101,8 @@ def test_segments_collapse_runs():
     tracker = SegmentTracker()
     for i, label in enumerate("aaabbbba"):
         tracker.add(i, i / 10, label)
-    assert [(s["label"], s["first_frame"], s["last_frame"]) for s in tracker.as_dicts()] == [("a", 0, 2), ("b", 3, 6), ("a", 7, 7)]
+    assert [(s["label"], s["first_frame"], s["last_frame"]) for s in tracker.as_dicts()] == [
+        ("a", 0, 2),
+        ("b", 3, 6),
+        ("a", 7, 7),
+    ]

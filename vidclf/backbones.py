@@ -97,9 +97,7 @@ def efficientnet_lite0(include_top: bool = False, input_size: int = 224) -> kera
             hidden = in_filters * expand
             if expand != 1:
                 x = _conv_bn(x, hidden, 1, 1, f"{name}_expand")
-            x = layers.DepthwiseConv2D(
-                kernel, stride if r == 0 else 1, padding="same", use_bias=False, name=f"{name}_dw_conv"
-            )(x)
+            x = layers.DepthwiseConv2D(kernel, stride if r == 0 else 1, padding="same", use_bias=False, name=f"{name}_dw_conv")(x)
             x = layers.BatchNormalization(epsilon=_BN_EPSILON, name=f"{name}_dw_bn")(x)
             x = layers.ReLU(6.0, name=f"{name}_dw_relu6")(x)
             x = _conv_bn(x, out_filters, 1, 1, f"{name}_project", activation=False)

@@ -140,7 +140,5 @@ def load_classifier(model_path: str | Path, labels_path: str | Path | None = Non
         raise VidclfError(f"unsupported model file {path}: use a .keras or .tflite file")
     probe = clf.predict(np.zeros((1, clf.input_size, clf.input_size, 3), np.uint8))
     if probe.ndim != 2 or probe.shape[1] != len(labels):
-        raise VidclfError(
-            f"labels do not match the model: {len(labels)} labels, model outputs {probe.shape[-1]} classes"
-        )
+        raise VidclfError(f"labels do not match the model: {len(labels)} labels, model outputs {probe.shape[-1]} classes")
     return clf

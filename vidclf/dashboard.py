@@ -47,8 +47,17 @@ def render_dashboard(stats: PipelineStats, frames: FrameQueue, source: str, mode
 class Dashboard:
     """Live terminal view; a no-op when ``enabled`` is False."""
 
-    def __init__(self, stats: PipelineStats, frames: FrameQueue, stop: threading.Event, source: str, model: str,
-                 refresh_hz: float = 4.0, enabled: bool = True, console: Console | None = None):
+    def __init__(
+        self,
+        stats: PipelineStats,
+        frames: FrameQueue,
+        stop: threading.Event,
+        source: str,
+        model: str,
+        refresh_hz: float = 4.0,
+        enabled: bool = True,
+        console: Console | None = None,
+    ):
         self.stats, self.frames, self.stop = stats, frames, stop
         self.source, self.model = source, model
         self.period = 1.0 / refresh_hz

@@ -41,7 +41,9 @@ class DatasetSplit:
     test: list[LabelledImage]
 
 
-def scan_classes(data_dir: str | Path, classes: list[str] | None = None, max_per_class: int = 0) -> tuple[list[str], list[LabelledImage]]:
+def scan_classes(
+    data_dir: str | Path, classes: list[str] | None = None, max_per_class: int = 0
+) -> tuple[list[str], list[LabelledImage]]:
     """List ``(class names, images)`` under ``data_dir``; ``classes`` picks a subset, in order.
 
     Raises :class:`VidclfError` for a missing folder, an unknown class, a class without
@@ -68,7 +70,9 @@ def scan_classes(data_dir: str | Path, classes: list[str] | None = None, max_per
     return names, items
 
 
-def stratified_split(class_names: list[str], items: list[LabelledImage], val_fraction: float, test_fraction: float, seed: int) -> DatasetSplit:
+def stratified_split(
+    class_names: list[str], items: list[LabelledImage], val_fraction: float, test_fraction: float, seed: int
+) -> DatasetSplit:
     """Split every class with the same fractions (seeded shuffle); each part gets >= 1 image per class."""
     rng = random.Random(seed)
     train, val, test = [], [], []

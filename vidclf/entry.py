@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130

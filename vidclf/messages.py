@@ -19,11 +19,13 @@ import numpy as np
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One decoded image; ``captured_at`` is ``time.monotonic()`` right after the read returned."""
+    """One decoded image; ``captured_at`` is ``time.monotonic()`` right after the read returned;
+    ``position_s`` is the frame's time in a video file (None for live sources)."""
 
     index: int
     image: np.ndarray
     captured_at: float
+    position_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,8 +136,10 @@ def run_pipeline(cfg: Config, console: Console | None = None) -> RunSummary:
     renderer = Renderer(predictions, classifier.labels, stop, stats, cfg.display.top_k, window, recorder, results)
     dashboard_on = cfg.dashboard.enabled == "on" or (cfg.dashboard.enabled == "auto" and console.is_terminal)
     started = time.monotonic()
-    with _SignalStop(stop) as signals, Dashboard(stats, frames, stop, str(spec), cfg.model.path,
-                                                  cfg.dashboard.refresh_hz, dashboard_on, console):
+    with (
+        _SignalStop(stop) as signals,
+        Dashboard(stats, frames, stop, str(spec), cfg.model.path, cfg.dashboard.refresh_hz, dashboard_on, console),
+    ):
         grabber.start()
         predictor.start()
         try:
@@ -168,7 +170,7 @@ def run_pipeline(cfg: Config, console: Console | None = None) -> RunSummary:
         frames_recorded=recorder.frames if recorder else 0,
         recording_fps=recorder.fps if recorder else None,
         results=cfg.output.results,
-        segments=results.summary["segments"] if results and results.summary else [],
+        segments=renderer.segments.as_dicts(),
         inference_ms_p50=stats.infer_ms.percentile(50),
         latency_ms_p50=stats.latency_ms.percentile(50),
         latency_ms_p95=stats.latency_ms.percentile(95),
@@ -182,13 +184,24 @@ def print_summary(summary: RunSummary, file=None) -> None:
     out = file or sys.stdout
     fps = summary.frames_shown / summary.elapsed_s if summary.elapsed_s > 0 else 0.0
     print(f"source: {summary.source}", file=out)
-    print(f"ended by: {summary.ended_by}; frames read {summary.frames_read}, classified {summary.frames_shown}, "
-          f"dropped {summary.frames_dropped}, reconnects {summary.reconnects}; {summary.elapsed_s:.1f} s ({fps:.1f} FPS)", file=out)
-    print(f"inference p50 {summary.inference_ms_p50:.1f} ms; capture->overlay latency p50 {summary.latency_ms_p50:.1f} ms, "
-          f"p95 {summary.latency_ms_p95:.1f} ms", file=out)
+    print(
+        f"ended by: {summary.ended_by}; frames read {summary.frames_read}, classified {summary.frames_shown}, "
+        f"dropped {summary.frames_dropped}, reconnects {summary.reconnects}; {summary.elapsed_s:.1f} s ({fps:.1f} FPS)",
+        file=out,
+    )
+    print(
+        f"inference p50 {summary.inference_ms_p50:.1f} ms; capture->overlay latency p50 {summary.latency_ms_p50:.1f} ms, "
+        f"p95 {summary.latency_ms_p95:.1f} ms",
+        file=out,
+    )
     if summary.recording:
-        print(f"recording: {summary.recording} ({summary.frames_recorded} frames at {summary.recording_fps or 0:.2f} FPS)", file=out)
+        print(
+            f"recording: {summary.recording} ({summary.frames_recorded} frames at {summary.recording_fps or 0:.2f} FPS)", file=out
+        )
     if summary.results:
         print(f"results: {summary.results} (+ .summary.json)", file=out)
+    if summary.threads_alive:
+        print(f"warning: threads still running at exit: {', '.join(summary.threads_alive)}", file=out)
     for seg in summary.segments:
-        print(f"  frames {seg['first_frame']:>6}-{seg['last_frame']:<6} {seg['start_s']:7.2f}s-{seg['end_s']:<7.2f}s  {seg['label']}", file=out)
+        span = f"{seg['start_s']:.2f}-{seg['end_s']:.2f} s"
+        print(f"  frames {seg['first_frame']:>6}-{seg['last_frame']:<6} {span:>18}  {seg['label']}", file=out)

@@ -27,8 +27,15 @@ from vidclf.smoothing import Smoother
 
 
 class Predictor(threading.Thread):
-    def __init__(self, classifier: Classifier, smoother: Smoother, frames: FrameQueue, out: FrameQueue,
-                 stop: threading.Event, stats: PipelineStats):
+    def __init__(
+        self,
+        classifier: Classifier,
+        smoother: Smoother,
+        frames: FrameQueue,
+        out: FrameQueue,
+        stop: threading.Event,
+        stats: PipelineStats,
+    ):
         super().__init__(name="predictor", daemon=True)
         self.classifier, self.smoother = classifier, smoother
         self.frames, self.out, self.stop, self.stats = frames, out, stop, stats

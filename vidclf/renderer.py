@@ -21,18 +21,27 @@ from vidclf.messages import END_OF_STREAM, Prediction, StreamReset
 from vidclf.metrics import PipelineStats
 from vidclf.record import Recorder
 from vidclf.render import Window, draw_overlay, top_k
-from vidclf.results import ResultsWriter
+from vidclf.results import ResultsWriter, SegmentTracker
 
 FPS_PROBE_FRAMES = 30  # frames buffered to measure a live source's rate when it reports none
 
 
 class Renderer:
-    def __init__(self, predictions: FrameQueue, labels: list[str], stop: threading.Event, stats: PipelineStats,
-                 k: int = 3, window: Window | None = None, recorder: Recorder | None = None,
-                 results: ResultsWriter | None = None):
+    def __init__(
+        self,
+        predictions: FrameQueue,
+        labels: list[str],
+        stop: threading.Event,
+        stats: PipelineStats,
+        k: int = 3,
+        window: Window | None = None,
+        recorder: Recorder | None = None,
+        results: ResultsWriter | None = None,
+    ):
         self.predictions, self.labels, self.stop, self.stats = predictions, labels, stop, stats
         self.k, self.window, self.recorder, self.results = k, window, recorder, results
         self.quit_by_key = False
+        self.segments = SegmentTracker()
         self.last_frame_index = -1
         self._t0: float | None = None
         self._probe: list[tuple[float, object]] = []  # (capture time, annotated image)
@@ -69,6 +78,11 @@ class Renderer:
         self.stats.display_fps.tick(now)
         self.stats.label = self.labels[prediction.label_index]
         self.stats.top_k = top_k(prediction.smoothed, self.labels, self.k)
+        # a file's segments sit on the video's own timeline, a live source's on the clock
+        position = prediction.frame.position_s
+        self.segments.add(
+            prediction.frame.index, prediction.frame.captured_at - self._t0 if position is None else position, self.stats.label
+        )
         self._record(prediction.frame.captured_at, annotated)
         if self.results is not None:
             self.results.write(prediction, latency_ms, self._t0)
@@ -104,6 +118,6 @@ class Renderer:
         if self.recorder is not None:
             self.recorder.close()
         if self.results is not None:
-            self.results.close()
+            self.results.close(self.segments.as_dicts())
         if self.window is not None:
             self.window.close()

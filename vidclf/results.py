@@ -1,14 +1,16 @@
 """Per-frame results (``.jsonl`` or ``.csv``) and the summary of labelled segments.
 
-Each row: frame index, capture time (seconds since the stream started), the raw top-k, the
+Each row: frame index, capture time (seconds since the stream started), position in the video
+file (files only), the raw top-k, the
 smoothed label and confidence, inference and capture->overlay latency. At the end,
 :class:`SegmentTracker` turns the smoothed labels into segments (runs of one label), written
 next to the results as ``<results>.summary.json``.
 
 Usage::
 
-    with ResultsWriter("out.jsonl", labels, k=3) as results:
-        results.write(prediction, latency_ms=12.0, t0=start)
+    results = ResultsWriter("out.jsonl", labels, k=3)
+    results.write(prediction, latency_ms=12.0, t0=start)
+    results.close(segments=tracker.as_dicts())
     results.summary   # {"frames": ..., "segments": [...]}
 """
 
@@ -55,7 +57,7 @@ class SegmentTracker:
 
 
 class ResultsWriter:
-    FIELDS = ["frame", "time_s", "label", "confidence", "top_k", "infer_ms", "latency_ms"]
+    FIELDS = ["frame", "time_s", "position_s", "label", "confidence", "top_k", "infer_ms", "latency_ms"]
 
     def __init__(self, path: str | Path, labels: list[str], k: int = 3):
         self.path = Path(path)
@@ -70,34 +72,36 @@ class ResultsWriter:
         self._csv = csv.writer(self._file) if suffix == ".csv" else None
         if self._csv:
             self._csv.writerow(self.FIELDS)
-        self.segments = SegmentTracker()
         self.rows = 0
         self.summary: dict | None = None
 
     def write(self, prediction: Prediction, latency_ms: float, t0: float) -> None:
         t = prediction.frame.captured_at - t0
+        position = prediction.frame.position_s
         label = self.labels[prediction.label_index]
         raw = [[name, round(p, 4)] for name, p in top_k(prediction.probs, self.labels, self.k)]
-        row = [prediction.frame.index, round(t, 4), label, round(prediction.confidence, 4), raw,
-               round(prediction.infer_ms, 3), round(latency_ms, 3)]
+        row = [
+            prediction.frame.index,
+            round(t, 4),
+            None if position is None else round(position, 4),
+            label,
+            round(prediction.confidence, 4),
+            raw,
+            round(prediction.infer_ms, 3),
+            round(latency_ms, 3),
+        ]
         if self._csv:
-            row[4] = ";".join(f"{n}:{p}" for n, p in raw)
+            row[5] = ";".join(f"{n}:{p}" for n, p in raw)
             self._csv.writerow(row)
         else:
-            self._file.write(json.dumps(dict(zip(self.FIELDS, row))) + "\n")
-        self.segments.add(prediction.frame.index, t, label)
+            self._file.write(json.dumps(dict(zip(self.FIELDS, row, strict=True))) + "\n")
         self.rows += 1
 
-    def close(self) -> None:
+    def close(self, segments: list[dict] | None = None) -> None:
+        """Close the file and write ``<results>.summary.json`` with ``segments``."""
         if self._file.closed:
             return
         self._file.close()
-        self.summary = {"frames": self.rows, "segments": self.segments.as_dicts()}
+        self.summary = {"frames": self.rows, "segments": segments or []}
         summary_path = self.path.with_name(self.path.name + ".summary.json")
         summary_path.write_text(json.dumps(self.summary, indent=1) + "\n")
-
-    def __enter__(self) -> ResultsWriter:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -77,8 +77,10 @@ def _capture(spec: SourceSpec, cfg: SourceConfig) -> cv2.VideoCapture:
         # UDP silence; the user can still choose other options through this variable.
         os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
     params = [
-        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(cfg.open_timeout_s * 1000),
-        cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(cfg.read_timeout_s * 1000),
+        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+        int(cfg.open_timeout_s * 1000),
+        cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+        int(cfg.read_timeout_s * 1000),
     ]
     return cv2.VideoCapture(spec.value, cv2.CAP_FFMPEG, params)
 
@@ -102,13 +104,18 @@ def open_source(spec: SourceSpec, cfg: SourceConfig) -> tuple[cv2.VideoCapture, 
         if spec.kind == "webcam":
             raise VidclfError(f"cannot open webcam {spec.value}: no such camera or it is busy")
         if spec.kind == "stream":
-            raise VidclfError(f"cannot open stream {spec.value}: unreachable or not a video stream (waited up to {cfg.open_timeout_s:g} s)")
+            raise VidclfError(
+                f"cannot open stream {spec.value}: unreachable or not a video stream (waited up to {cfg.open_timeout_s:g} s)"
+            )
         raise VidclfError(f"cannot open video file {spec.value}: not a video or unsupported format")
     ok, frame = capture.read()
     if not ok or frame is None:
         capture.release()
         what = "video file" if spec.kind == "file" else str(spec)
-        raise VidclfError(f"cannot decode {what} {spec.value if spec.kind == 'file' else ''}".rstrip() + ": no frame could be read (corrupt or empty?)")
+        raise VidclfError(
+            f"cannot decode {what} {spec.value if spec.kind == 'file' else ''}".rstrip()
+            + ": no frame could be read (corrupt or empty?)"
+        )
     return capture, _info(capture, frame), frame
 
 
@@ -129,8 +136,17 @@ class FrameGrabber(threading.Thread):
     longer than ``give_up_after_s``. Always ends by queueing ``END_OF_STREAM``.
     """
 
-    def __init__(self, spec: SourceSpec, capture: cv2.VideoCapture, info: SourceInfo, first_frame,
-                 cfg: SourceConfig, out: FrameQueue, stop: threading.Event, stats: PipelineStats):
+    def __init__(
+        self,
+        spec: SourceSpec,
+        capture: cv2.VideoCapture,
+        info: SourceInfo,
+        first_frame,
+        cfg: SourceConfig,
+        out: FrameQueue,
+        stop: threading.Event,
+        stats: PipelineStats,
+    ):
         super().__init__(name="grabber", daemon=True)
         self.spec, self.capture, self.info, self.cfg = spec, capture, info, cfg
         self.out, self.stop, self.stats = out, stop, stats
@@ -150,7 +166,8 @@ class FrameGrabber(threading.Thread):
             self.out.put(END_OF_STREAM, force=True)
 
     def _emit(self, image) -> bool:
-        frame = Frame(self.frames_read, image, time.monotonic())
+        position = self.frames_read / self.info.fps if self.spec.kind == "file" and self.info.fps else None
+        frame = Frame(self.frames_read, image, time.monotonic(), position)
         self.frames_read += 1
         self.stats.source_fps.tick(frame.captured_at)
         return self.out.put(frame, self.stop)
@@ -191,7 +208,9 @@ class FrameGrabber(threading.Thread):
                 return False
             outage = time.monotonic() - lost_at
             if self.cfg.give_up_after_s and outage >= self.cfg.give_up_after_s:
-                self.error = f"{self.spec} lost for {outage:.0f} s; gave up (source.give_up_after_s = {self.cfg.give_up_after_s:g})"
+                self.error = (
+                    f"{self.spec} lost for {outage:.0f} s; gave up (source.give_up_after_s = {self.cfg.give_up_after_s:g})"
+                )
                 self.stop.set()
                 return False
             try:

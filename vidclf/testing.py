@@ -59,9 +59,11 @@ def rtsp_server_available() -> bool:
     """True when the system Python has GStreamer's RTSP server bindings."""
     if not Path(SYSTEM_PYTHON).exists():
         return False
-    probe = ("import gi; gi.require_version('GstRtspServer', '1.0'); "
-             "from gi.repository import GstRtspServer, Gst; Gst.init(None); "
-             "assert Gst.ElementFactory.find('x264enc')")
+    probe = (
+        "import gi; gi.require_version('GstRtspServer', '1.0'); "
+        "from gi.repository import GstRtspServer, Gst; Gst.init(None); "
+        "assert Gst.ElementFactory.find('x264enc')"
+    )
     return subprocess.run([SYSTEM_PYTHON, "-c", probe], capture_output=True).returncode == 0
 
 
@@ -76,8 +78,18 @@ class RtspServer:
         """Start the server and wait for its READY line."""
         if not shutil.which(SYSTEM_PYTHON):
             raise RuntimeError(f"{SYSTEM_PYTHON} not found (the RTSP server needs Debian's python3-gi)")
-        cmd = [SYSTEM_PYTHON, str(SERVER_SCRIPT), "--frames", str(self.frames), "--port", str(self.port),
-               "--mount", self.mount, "--fps", str(self.fps)]
+        cmd = [
+            SYSTEM_PYTHON,
+            str(SERVER_SCRIPT),
+            "--frames",
+            str(self.frames),
+            "--port",
+            str(self.port),
+            "--mount",
+            self.mount,
+            "--fps",
+            str(self.fps),
+        ]
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         selector = selectors.DefaultSelector()
         selector.register(self.process.stdout, selectors.EVENT_READ)

@@ -89,7 +89,8 @@ def _keras_progress_callback(progress: Progress, description: str, epochs: int):
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
-            info = f"loss {logs.get('loss', 0):.3f} acc {logs.get('accuracy', 0):.3f} val_acc {logs.get('val_accuracy', float('nan')):.3f}"
+            val = logs.get("val_accuracy", float("nan"))
+            info = f"loss {logs.get('loss', 0):.3f} acc {logs.get('accuracy', 0):.3f} val_acc {val:.3f}"
             progress.update(self.task, completed=epoch + 1, info=info)
 
         def on_train_end(self, logs=None):
@@ -203,7 +204,9 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
                 .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
                 .prefetch(2)
             )
-            val_ds = tf.data.Dataset.from_tensor_slices((x_val.astype(np.float32), keras.utils.to_categorical(y_val, n_classes))).batch(cfg.batch_size)
+            val_ds = tf.data.Dataset.from_tensor_slices(
+                (x_val.astype(np.float32), keras.utils.to_categorical(y_val, n_classes))
+            ).batch(cfg.batch_size)
             fine = model.fit(
                 train_ds,
                 validation_data=val_ds if len(y_val) else None,
@@ -221,7 +224,9 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     train_seconds = time.perf_counter() - started
 
     model_path = out / f"{name}.keras"
-    model.save(model_path)
+    # A fresh Model over the same layers has no optimizer: the file holds weights only (the
+    # Adam moments of fine-tuning would more than double its size and are useless for inference).
+    keras.Model(model.inputs, model.outputs, name=name).save(model_path)
     labels_path = out / f"{name}.labels.json"
     labels_path.write_text(json.dumps(class_names, indent=1) + "\n")
     tflite_paths = [export_tflite(model, out / f"{name}.tflite")]
@@ -269,27 +274,35 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     (out / "MODEL_CARD.md").write_text(model_card(metrics, report_text))
-    console.print(f"[green]test accuracy {summary['accuracy']:.3f}[/] ({len(y_test)} images), trained in {train_seconds:.0f} s; wrote {out}")
+    console.print(
+        f"[green]test accuracy {summary['accuracy']:.3f}[/] ({len(y_test)} images), trained in {train_seconds:.0f} s; wrote {out}"
+    )
     return TrainResult(out, class_names, model_path, tflite_paths, summary["accuracy"], train_seconds, metrics)
 
 
 def model_card(metrics: dict, report_text: str) -> str:
     """Markdown model card from ``metrics.json`` content."""
-    files = "\n".join(
-        f"| `{name}` | {f['size_mb']:.1f} | {f['test_accuracy']:.3f} | {f['agreement_with_keras']:.3f} | {f['ms_per_frame_batch1']:.1f} |"
-        for name, f in metrics["files"].items()
+    rows = []
+    for fname, f in metrics["files"].items():
+        cells = [f"`{fname}`", f"{f['size_mb']:.1f}", f"{f['test_accuracy']:.3f}", f"{f['agreement_with_keras']:.3f}"]
+        rows.append("| " + " | ".join([*cells, f"{f['ms_per_frame_batch1']:.1f}"]) + " |")
+    files = "\n".join(rows)
+    cfg, images = metrics["config"], metrics["images"]
+    tuned = f"; last {cfg['fine_tune_layers']} layers fine-tuned" if cfg["fine_tune_epochs"] else ""
+    split = (
+        f"train {images['train']}, val {images['val']}, test {images['test']} images ({images['unreadable']} unreadable skipped)"
     )
-    cfg = metrics["config"]
-    return f"""# Model card: {metrics['name']}
+    return f"""# Model card: {metrics["name"]}
 
 Image classifier for sports scenes, trained by `train.py` (vidclf).
 
-- **Classes ({len(metrics['classes'])})**: {', '.join(metrics['classes'])}
-- **Backbone**: {metrics['backbone']} (ImageNet-pretrained, frozen{'; last ' + str(cfg['fine_tune_layers']) + ' layers fine-tuned' if cfg['fine_tune_epochs'] else ''}) + dropout {cfg['dropout']} + softmax head
-- **Input**: RGB uint8/float 224x224, resized from the full frame (`vidclf.preprocess.prepare_image`); normalisation is inside the model
-- **Data**: `{cfg['data_dir']}`, stratified split seed {cfg['seed']}: train {metrics['images']['train']}, val {metrics['images']['val']}, test {metrics['images']['test']} images ({metrics['images']['unreadable']} unreadable skipped)
-- **Training**: {metrics['epochs_run']} epochs, {metrics['train_seconds']:.0f} s wall on {metrics['cpu']}
-- **Test accuracy**: {metrics['test_accuracy']:.3f} (macro F1 {metrics['test_macro_f1']:.3f}); best validation accuracy {metrics['val_accuracy_best']:.3f}
+- **Classes ({len(metrics["classes"])})**: {", ".join(metrics["classes"])}
+- **Backbone**: {metrics["backbone"]} (ImageNet-pretrained, frozen{tuned}) + dropout {cfg["dropout"]} + softmax head
+- **Input**: RGB 224x224 resized from the whole frame (`vidclf.preprocess.prepare_image`); normalisation is inside the model
+- **Data**: `{cfg["data_dir"]}`, stratified split seed {cfg["seed"]}: {split}
+- **Training**: {metrics["epochs_run"]} epochs, {metrics["train_seconds"]:.0f} s wall on {metrics["cpu"]}
+- **Test accuracy**: {metrics["test_accuracy"]:.3f} (macro F1 {metrics["test_macro_f1"]:.3f}); \
+best validation accuracy {metrics["val_accuracy_best"]:.3f}
 
 ## Files (each evaluated on the same test images)
 

@@ -1,0 +1,100 @@
+"""A real RTSP server on 127.0.0.1: streaming, loss and reconnection, giving up."""
+
+import signal
+import time
+
+from conftest import assert_one_line_error, count_frames, parse_summary, read_jsonl, run_cli, start_cli
+
+
+def wait_rows(path, n, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and len(path.read_text().splitlines()) >= n:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{path} did not reach {n} rows in {timeout} s")
+
+
+def test_rtsp_stream_is_classified_live_and_recorded(tmp_path, rtsp_server):
+    video, results = tmp_path / "live.avi", tmp_path / "r.jsonl"
+    proc = start_cli("stream_classify.py", "--source", rtsp_server.url, "--output", str(video), "--results", str(results))
+    wait_rows(results, 120)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr[-2000:]
+    summary = parse_summary(stdout)
+    assert summary["ended_by"] == "SIGTERM" and summary["reconnects"] == 0
+    assert summary["recorded"] >= 120 and count_frames(video) == summary["recorded"]
+    assert 25 <= summary["recording_fps"] <= 35  # the stream's 30 FPS, not a made-up default
+    rows = read_jsonl(results)
+    span = rows[-1]["time_s"] - rows[0]["time_s"]
+    assert 25 <= (len(rows) - 1) / span <= 35  # frames arrive at the camera's rate
+    p50 = sorted(r["latency_ms"] for r in rows)[len(rows) // 2]
+    assert p50 < 200  # drop-oldest keeps the capture->overlay latency low
+
+
+def test_rtsp_loss_reconnects_resets_smoothing_and_resumes(tmp_path, rtsp_server):
+    video, results = tmp_path / "live.avi", tmp_path / "r.jsonl"
+    proc = start_cli(
+        "stream_classify.py",
+        "--source",
+        rtsp_server.url,
+        "--output",
+        str(video),
+        "--results",
+        str(results),
+        "--give-up-after",
+        "60",
+    )
+    wait_rows(results, 60)
+    rtsp_server.kill()  # the camera disappears mid-stream
+    time.sleep(4)
+    rows_during_outage = len(results.read_text().splitlines())
+    rtsp_server.start()  # and comes back on the same address
+    wait_rows(results, rows_during_outage + 60, timeout=60)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr[-2000:]
+    summary = parse_summary(stdout)
+    assert summary["reconnects"] == 1
+    assert count_frames(video) == summary["recorded"]
+    rows = read_jsonl(results)
+    gaps = [(b["time_s"] - a["time_s"], i + 1) for i, (a, b) in enumerate(zip(rows, rows[1:], strict=False))]
+    gap, first_after = max(gaps)
+    assert gap >= 3.5  # the outage is visible in the timeline
+    assert len(rows) - first_after >= 60  # and frames flow again afterwards
+    after = rows[first_after]
+    # smoothing restarted: the first smoothed label after the reconnect is that frame's own top-1
+    assert after["label"] == after["top_k"][0][0]
+    assert abs(after["confidence"] - after["top_k"][0][1]) < 1e-3
+
+
+def test_rtsp_source_that_never_returns_gives_up_and_keeps_the_recording(tmp_path, rtsp_server):
+    video, results = tmp_path / "live.avi", tmp_path / "r.jsonl"
+    proc = start_cli(
+        "stream_classify.py",
+        "--source",
+        rtsp_server.url,
+        "--output",
+        str(video),
+        "--results",
+        str(results),
+        "--give-up-after",
+        "3",
+    )
+    wait_rows(results, 45)
+    rtsp_server.kill()
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "gave up" in errors[0] and rtsp_server.url in errors[0]
+    summary = parse_summary(stdout)
+    assert summary["ended_by"] == "error"
+    assert summary["recorded"] >= 45 and count_frames(video) == summary["recorded"]
+    assert len(read_jsonl(results)) == summary["recorded"]
+
+
+def test_rtsp_wrong_path_on_a_live_server(rtsp_server):
+    url = rtsp_server.url.replace("/cam", "/nosuch")
+    assert_one_line_error(run_cli("stream_classify.py", "--source", url, timeout=60), "cannot open stream")
