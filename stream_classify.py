@@ -30,6 +30,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--results", help="per-frame results file (.jsonl or .csv)")
     p.add_argument("--top-k", type=int, help="probability bars shown and logged")
     p.add_argument("--threads", type=int, help="CPU threads for inference")
+    p.add_argument("--max-batch", type=int, help="most queued frames classified in one model call")
     p.add_argument("--queue-size", type=int, help="frames buffered between grabber and predictor")
     p.add_argument("--realtime", action="store_true", default=None, help="pace a file at its FPS and drop frames like a camera")
     p.add_argument("--loop", action="store_true", default=None, help="restart a file at its end")
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             "model.path": args.model,
             "model.labels": args.labels,
             "model.threads": args.threads,
+            "model.max_batch": args.max_batch,
             "smoothing.size": args.size,
             "smoothing.mode": args.smoothing,
             "smoothing.ema_alpha": args.ema_alpha,

@@ -64,8 +64,21 @@ def main() -> int:
         frames = extract_frames(args.clip, tmp / "frames", max_frames=300)
         results, video = tmp / "soak.jsonl", tmp / "soak.avi"
         with RtspServer(frames, fps=30) as server:
-            cmd = [sys.executable, str(ROOT / "stream_classify.py"), "--source", server.url, "--model", args.model,
-                   "--results", str(results), "--output", str(video), "--no-display", "--dashboard", "off"]
+            cmd = [
+                sys.executable,
+                str(ROOT / "stream_classify.py"),
+                "--source",
+                server.url,
+                "--model",
+                args.model,
+                "--results",
+                str(results),
+                "--output",
+                str(video),
+                "--no-display",
+                "--dashboard",
+                "off",
+            ]
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             start = time.monotonic()
             samples = []  # (t, rss MB, p95 ms of the interval, rows so far)
@@ -95,8 +108,10 @@ def main() -> int:
         print(f"RSS after warm-up: {after[0][1]:.1f} -> {after[-1][1]:.1f} MB ({growth:+.2f} %, target < 5 %)")
     if len(samples) >= 2:
         lat = [s[2] for s in samples]
-        print(f"latency p95 per interval: first {lat[0]:.1f} ms, median {np.median(lat):.1f} ms, last {lat[-1]:.1f} ms, "
-              f"max {max(lat):.1f} ms")
+        print(
+            f"latency p95 per interval: first {lat[0]:.1f} ms, median {np.median(lat):.1f} ms, last {lat[-1]:.1f} ms, "
+            f"max {max(lat):.1f} ms"
+        )
     return 0
 
 

@@ -108,17 +108,20 @@ class TFLiteClassifier:
         self.labels = labels
         self._input = inp["index"]
         self._output = self.interpreter.get_output_details()[0]["index"]
-        self._batch = int(shape[0])
+        if int(shape[0]) != 1:
+            self.interpreter.resize_tensor_input(self._input, [1, *shape[1:]])
+            self.interpreter.allocate_tensors()
 
     def predict(self, images: np.ndarray) -> np.ndarray:
+        # One invoke per image on fixed batch-1 tensors: XNNPACK gains nothing from batching
+        # here (measured), and resizing the input tensor re-plans the whole graph every time.
         images = images.astype(np.float32, copy=False)
-        if images.shape[0] != self._batch:
-            self.interpreter.resize_tensor_input(self._input, list(images.shape))
-            self.interpreter.allocate_tensors()
-            self._batch = images.shape[0]
-        self.interpreter.set_tensor(self._input, images)
-        self.interpreter.invoke()
-        return self.interpreter.get_tensor(self._output).copy()
+        out = []
+        for image in images:
+            self.interpreter.set_tensor(self._input, image[np.newaxis])
+            self.interpreter.invoke()
+            out.append(self.interpreter.get_tensor(self._output)[0].copy())
+        return np.stack(out) if out else np.zeros((0, len(self.labels)), np.float32)
 
 
 def load_classifier(model_path: str | Path, labels_path: str | Path | None = None, threads: int = 2) -> Classifier:

@@ -40,6 +40,7 @@ class ModelConfig:
     path: str = "models/sports22.tflite"
     labels: str | None = None
     threads: int = _opt(2, min=1, max=64)
+    max_batch: int = _opt(8, min=1, max=256)
 
 
 @dataclass(frozen=True)

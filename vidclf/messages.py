@@ -36,8 +36,9 @@ class Prediction:
     probs: np.ndarray
     smoothed: np.ndarray
     label_index: int
-    infer_ms: float
+    infer_ms: float  # this frame's share of the model call
     predicted_at: float
+    batch_size: int = 1
 
     @property
     def confidence(self) -> float:

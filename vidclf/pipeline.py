@@ -109,7 +109,10 @@ def run_pipeline(cfg: Config, console: Console | None = None) -> RunSummary:
     stop = threading.Event()
     stats = PipelineStats()
     live = spec.live or cfg.source.realtime
-    frames = FrameQueue(cfg.source.queue_size, drop_oldest=live)
+    # A file may queue enough frames to fill two model batches: blocking mode adds no latency
+    # that matters there, and full batches are ~2x faster per frame (Keras, 2 cores).
+    queue_size = cfg.source.queue_size if live else max(cfg.source.queue_size, 2 * cfg.model.max_batch)
+    frames = FrameQueue(queue_size, drop_oldest=live)
     predictions = FrameQueue(cfg.source.queue_size, drop_oldest=False)
     smoother = make_smoother(cfg.smoothing.mode, cfg.smoothing.size, cfg.smoothing.ema_alpha)
 
@@ -132,7 +135,7 @@ def run_pipeline(cfg: Config, console: Console | None = None) -> RunSummary:
         raise
 
     grabber = FrameGrabber(spec, capture, info, first_frame, cfg.source, frames, stop, stats)
-    predictor = Predictor(classifier, smoother, frames, predictions, stop, stats)
+    predictor = Predictor(classifier, smoother, frames, predictions, stop, stats, cfg.model.max_batch)
     renderer = Renderer(predictions, classifier.labels, stop, stats, cfg.display.top_k, window, recorder, results)
     dashboard_on = cfg.dashboard.enabled == "on" or (cfg.dashboard.enabled == "auto" and console.is_terminal)
     started = time.monotonic()

@@ -6,7 +6,7 @@ normalisation is inside the model. The smoothing window lives here, and is clear
 
 Usage::
 
-    predictor = Predictor(classifier, smoother, frames, predictions, stop, stats, top_k=3)
+    predictor = Predictor(classifier, smoother, frames, predictions, stop, stats, max_batch=8)
     predictor.start()
 """
 
@@ -27,6 +27,12 @@ from vidclf.smoothing import Smoother
 
 
 class Predictor(threading.Thread):
+    """Classifies frames; frames already waiting are batched together (up to ``max_batch``).
+
+    Batching never waits for frames to arrive, so a live source at its normal rate still gets
+    one frame per call and no added latency; a backlog (a file, a burst) is cleared faster.
+    """
+
     def __init__(
         self,
         classifier: Classifier,
@@ -35,41 +41,59 @@ class Predictor(threading.Thread):
         out: FrameQueue,
         stop: threading.Event,
         stats: PipelineStats,
+        max_batch: int = 8,
     ):
         super().__init__(name="predictor", daemon=True)
         self.classifier, self.smoother = classifier, smoother
         self.frames, self.out, self.stop, self.stats = frames, out, stop, stats
+        self.max_batch = max_batch
         self.error: str | None = None
 
-    def predict(self, frame: Frame) -> Prediction:
-        """Classify one frame and fold it into the smoothing window."""
-        batch = prepare_image(frame.image, self.classifier.input_size)[np.newaxis]
+    def predict(self, frames: list[Frame]) -> list[Prediction]:
+        """Classify ``frames`` in one model call and fold each, in order, into the smoothing window."""
+        batch = np.stack([prepare_image(f.image, self.classifier.input_size) for f in frames])
         t0 = time.perf_counter()
-        probs = self.classifier.predict(batch)[0]
-        infer_ms = (time.perf_counter() - t0) * 1000
-        smoothed = self.smoother.update(probs)
-        return Prediction(frame, probs, smoothed, int(np.argmax(smoothed)), infer_ms, time.monotonic())
+        probs = self.classifier.predict(batch)
+        infer_ms = (time.perf_counter() - t0) * 1000 / len(frames)  # each frame's share of the call
+        now = time.monotonic()
+        out = []
+        for frame, p in zip(frames, probs, strict=True):
+            smoothed = self.smoother.update(p)
+            out.append(Prediction(frame, p, smoothed, int(np.argmax(smoothed)), infer_ms, now, len(frames)))
+        return out
+
+    def _take(self) -> list:
+        """The next item, plus the frames queued right behind it (never waits for more)."""
+        items = [self.frames.get(timeout=0.1)]
+        while len(items) < self.max_batch and isinstance(items[-1], Frame):
+            try:
+                items.append(self.frames.get(timeout=0))
+            except queue.Empty:
+                break
+        return items
 
     def run(self) -> None:
         try:
             while True:
                 try:
-                    item = self.frames.get(timeout=0.1)
+                    items = self._take()
                 except queue.Empty:
                     if self.stop.is_set():
                         break
                     continue
-                if item is END_OF_STREAM:
+                frames = [item for item in items if isinstance(item, Frame)]
+                control = items[-1] if not isinstance(items[-1], Frame) else None
+                if frames:
+                    for prediction in self.predict(frames):
+                        self.stats.inference_fps.tick(prediction.predicted_at)
+                        self.stats.infer_ms.add(prediction.infer_ms)
+                        if not self.out.put(prediction, self.stop):
+                            return
+                if control is END_OF_STREAM:
                     break
-                if isinstance(item, StreamReset):
+                if isinstance(control, StreamReset):
                     self.smoother.reset()
-                    self.out.put(item, force=True)
-                    continue
-                prediction = self.predict(item)
-                self.stats.inference_fps.tick(prediction.predicted_at)
-                self.stats.infer_ms.add(prediction.infer_ms)
-                if not self.out.put(prediction, self.stop):
-                    break
+                    self.out.put(control, force=True)
         except Exception as exc:
             self.error = f"predictor failed: {type(exc).__name__}: {exc}"
             self.stop.set()
