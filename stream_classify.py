@@ -38,6 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-display", action="store_const", const="off", dest="window", help="headless: no window")
     p.add_argument("--dashboard", choices=("auto", "on", "off"), help="rich terminal dashboard")
     p.add_argument("--give-up-after", type=float, help="seconds a lost live source may stay away (0 = forever)")
+    p.add_argument("--open-timeout", type=float, help="seconds to wait for a live source to open")
+    p.add_argument("--read-timeout", type=float, help="seconds without a frame before a live source counts as stalled")
     return p.parse_args(argv)
 
 
@@ -69,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             "source.loop": args.loop,
             "dashboard.enabled": args.dashboard,
             "source.give_up_after_s": args.give_up_after,
+            "source.open_timeout_s": args.open_timeout,
+            "source.read_timeout_s": args.read_timeout,
         },
     )
     summary = run_pipeline(cfg)

@@ -15,14 +15,25 @@ def wait_rows(path, n, timeout=60.0):
     raise AssertionError(f"{path} did not reach {n} rows in {timeout} s")
 
 
-def test_rtsp_stream_is_classified_live_and_recorded(tmp_path, rtsp_server):
+def start_live(tmp_path, url, *extra):
+    """stream_classify.py on ``url`` with recording and results; returns (process, video, results)."""
     video, results = tmp_path / "live.avi", tmp_path / "r.jsonl"
-    proc = start_cli("stream_classify.py", "--source", rtsp_server.url, "--output", str(video), "--results", str(results))
-    wait_rows(results, 120)
+    proc = start_cli("stream_classify.py", "--source", url, "--output", str(video), "--results", str(results), *extra)
+    return proc, video, results
+
+
+def sigterm(proc) -> dict:
+    """Stop the CLI as a service manager would; it must exit 0 and print its summary."""
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr[-2000:]
-    summary = parse_summary(stdout)
+    return parse_summary(stdout)
+
+
+def test_rtsp_stream_is_classified_live_and_recorded(tmp_path, rtsp_server):
+    proc, video, results = start_live(tmp_path, rtsp_server.url)
+    wait_rows(results, 120)
+    summary = sigterm(proc)
     assert summary["ended_by"] == "SIGTERM" and summary["reconnects"] == 0
     assert summary["recorded"] >= 120 and count_frames(video) == summary["recorded"]
     assert 25 <= summary["recording_fps"] <= 35  # the stream's 30 FPS, not a made-up default
@@ -34,28 +45,14 @@ def test_rtsp_stream_is_classified_live_and_recorded(tmp_path, rtsp_server):
 
 
 def test_rtsp_loss_reconnects_resets_smoothing_and_resumes(tmp_path, rtsp_server):
-    video, results = tmp_path / "live.avi", tmp_path / "r.jsonl"
-    proc = start_cli(
-        "stream_classify.py",
-        "--source",
-        rtsp_server.url,
-        "--output",
-        str(video),
-        "--results",
-        str(results),
-        "--give-up-after",
-        "60",
-    )
+    proc, video, results = start_live(tmp_path, rtsp_server.url, "--give-up-after", "60")
     wait_rows(results, 60)
     rtsp_server.kill()  # the camera disappears mid-stream
     time.sleep(4)
     rows_during_outage = len(results.read_text().splitlines())
     rtsp_server.start()  # and comes back on the same address
     wait_rows(results, rows_during_outage + 60, timeout=60)
-    proc.send_signal(signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 0, stderr[-2000:]
-    summary = parse_summary(stdout)
+    summary = sigterm(proc)
     assert summary["reconnects"] == 1
     assert count_frames(video) == summary["recorded"]
     rows = read_jsonl(results)
@@ -70,18 +67,7 @@ def test_rtsp_loss_reconnects_resets_smoothing_and_resumes(tmp_path, rtsp_server
 
 
 def test_rtsp_source_that_never_returns_gives_up_and_keeps_the_recording(tmp_path, rtsp_server):
-    video, results = tmp_path / "live.avi", tmp_path / "r.jsonl"
-    proc = start_cli(
-        "stream_classify.py",
-        "--source",
-        rtsp_server.url,
-        "--output",
-        str(video),
-        "--results",
-        str(results),
-        "--give-up-after",
-        "3",
-    )
+    proc, video, results = start_live(tmp_path, rtsp_server.url, "--give-up-after", "3")
     wait_rows(results, 45)
     rtsp_server.kill()
     stdout, stderr = proc.communicate(timeout=60)
@@ -98,3 +84,20 @@ def test_rtsp_source_that_never_returns_gives_up_and_keeps_the_recording(tmp_pat
 def test_rtsp_wrong_path_on_a_live_server(rtsp_server):
     url = rtsp_server.url.replace("/cam", "/nosuch")
     assert_one_line_error(run_cli("stream_classify.py", "--source", url, timeout=60), "cannot open stream")
+
+
+def test_stalled_stream_is_detected_by_the_read_timeout(tmp_path, rtsp_server):
+    """The server freezes (SIGSTOP): the TCP connection stays open but no frame comes. The
+    grabber must not hang in read(): it times out, reconnects once the server thaws."""
+    proc, _video, results = start_live(tmp_path, rtsp_server.url, "--read-timeout", "1.5", "--open-timeout", "2")
+    wait_rows(results, 45)
+    rtsp_server.pause()
+    time.sleep(5)
+    rows_during_stall = len(results.read_text().splitlines())
+    rtsp_server.resume()
+    wait_rows(results, rows_during_stall + 45, timeout=60)
+    summary = sigterm(proc)
+    assert summary["reconnects"] >= 1
+    rows = read_jsonl(results)
+    gap = max(b["time_s"] - a["time_s"] for a, b in zip(rows, rows[1:], strict=False))
+    assert gap >= 2.0  # 5 s frozen, less what the socket buffers still delivered

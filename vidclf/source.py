@@ -111,11 +111,8 @@ def open_source(spec: SourceSpec, cfg: SourceConfig) -> tuple[cv2.VideoCapture, 
     ok, frame = capture.read()
     if not ok or frame is None:
         capture.release()
-        what = "video file" if spec.kind == "file" else str(spec)
-        raise VidclfError(
-            f"cannot decode {what} {spec.value if spec.kind == 'file' else ''}".rstrip()
-            + ": no frame could be read (corrupt or empty?)"
-        )
+        what = f"video file {spec.value}" if spec.kind == "file" else str(spec)
+        raise VidclfError(f"cannot decode {what}: no frame could be read (corrupt or empty?)")
     return capture, _info(capture, frame), frame
 
 

@@ -117,9 +117,19 @@ class RtspServer:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait(5)
 
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open but no data flows — a stall."""
+        if self.process and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         """Stop the server politely (SIGTERM), then by force."""
         if self.process and self.process.poll() is None:
+            self.resume()  # a stopped process cannot act on SIGTERM
             self.process.terminate()
             try:
                 self.process.wait(5)

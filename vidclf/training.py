@@ -18,7 +18,9 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -256,7 +258,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
         "images": {"train": len(y_train), "val": len(y_val), "test": len(y_test), "unreadable": len(unreadable)},
         "epochs_run": len(history.get("loss", [])),
         "train_seconds": round(train_seconds, 1),
-        "cpu": f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores",
+        "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "test_accuracy": summary["accuracy"],
         "test_macro_f1": summary["macro_f1"],
         "val_accuracy_best": max(history.get("val_accuracy", [float("nan")])),
@@ -269,7 +271,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
             }
             for fname, e in evaluations.items()
         },
-        "config": {k: v for k, v in cfg.__dict__.items()},
+        "config": dataclasses.asdict(cfg),
         "per_class": summary["per_class"],
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
