@@ -141,7 +141,7 @@ def run_pipeline(cfg: Config, console: Console | None = None) -> RunSummary:
     started = time.monotonic()
     with (
         _SignalStop(stop) as signals,
-        Dashboard(stats, frames, stop, str(spec), cfg.model.path, cfg.dashboard.refresh_hz, dashboard_on, console),
+        Dashboard(stats, frames, stop, spec.short_name, cfg.model.path, cfg.dashboard.refresh_hz, dashboard_on, console),
     ):
         grabber.start()
         predictor.start()

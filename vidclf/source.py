@@ -45,6 +45,11 @@ class SourceSpec:
     def __str__(self) -> str:
         return f"webcam {self.value}" if self.kind == "webcam" else self.value
 
+    @property
+    def short_name(self) -> str:
+        """For narrow displays: a file's name without its folders."""
+        return Path(self.value).name if self.kind == "file" else str(self)
+
 
 @dataclass(frozen=True)
 class SourceInfo:
