@@ -29,6 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--output-fps", type=float, help="recording FPS (default: the source's)")
     p.add_argument("--results", help="per-frame results file (.jsonl or .csv)")
     p.add_argument("--top-k", type=int, help="probability bars shown and logged")
+    p.add_argument("--max-width", type=int, help="scale wider frames down to this width in the window")
     p.add_argument("--threads", type=int, help="CPU threads for inference")
     p.add_argument("--max-batch", type=int, help="most queued frames classified in one model call")
     p.add_argument("--queue-size", type=int, help="frames buffered between grabber and predictor")
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             "output.fps": args.output_fps,
             "output.results": args.results,
             "display.top_k": args.top_k,
+            "display.max_width": args.max_width,
             "display.window": args.window,
             "source.queue_size": args.queue_size,
             "source.realtime": args.realtime,

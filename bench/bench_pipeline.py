@@ -6,7 +6,8 @@
 For one model, interleaved over several rounds (this machine is noisy, so medians are quoted):
 
   (a) naive   — read, ``model.predict`` (Keras) per frame, draw, write, all in one thread
-  (b) vidclf  — the threaded pipeline (grabber -> predictor -> renderer), recording on, no window
+  (b) vidclf  — the threaded pipeline (grabber -> predictor -> renderer), recording on, no window;
+                (b0) the same without recording
   (c) bare    — the model alone on frames decoded and resized beforehand: the upper limit,
                 one frame per call (c1) and in batches of the pipeline's max_batch (cB)
 
@@ -74,13 +75,13 @@ def naive_loop(clip: Path, model_path: Path, out: Path) -> float:
     return frames / (time.perf_counter() - start)
 
 
-def vidclf_pipeline(clip: Path, model_path: Path, out: Path) -> float:
+def vidclf_pipeline(clip: Path, model_path: Path, out: Path | None) -> float:
     cfg = override(
         load_config(),
         {
             "source.source": str(clip),
             "model.path": str(model_path),
-            "output.video": str(out),
+            "output.video": str(out) if out else None,
             "display.window": "off",
             "dashboard.enabled": "off",
         },
@@ -116,11 +117,12 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         for model_path in models:
-            runs: dict[str, list[float]] = {"a": [], "b": [], "c1": [], "cB": []}
+            runs: dict[str, list[float]] = {"a": [], "b": [], "b0": [], "c1": [], "cB": []}
             for _ in range(args.rounds):
                 if model_path.suffix == ".keras":
                     runs["a"].append(naive_loop(args.clip, model_path, Path(tmp) / "naive.avi"))
                 runs["b"].append(vidclf_pipeline(args.clip, model_path, Path(tmp) / "pipeline.avi"))
+                runs["b0"].append(vidclf_pipeline(args.clip, model_path, None))
                 runs["c1"].append(bare_model(preloaded, model_path, 1))
                 runs["cB"].append(bare_model(preloaded, model_path, batch))
             med = {k: statistics.median(v) for k, v in runs.items() if v}
@@ -128,11 +130,13 @@ def main() -> int:
             if "a" in med:
                 print(f"  (a) naive loop, model.predict per frame  {med['a']:8.1f} frames/s   runs {fmt(runs['a'])}")
             print(f"  (b) vidclf pipeline                      {med['b']:8.1f} frames/s   runs {fmt(runs['b'])}")
+            print(f"  (b0) vidclf pipeline, no recording       {med['b0']:8.1f} frames/s   runs {fmt(runs['b0'])}")
             print(f"  (c1) bare model, 1 frame per call        {med['c1']:8.1f} frames/s   runs {fmt(runs['c1'])}")
             print(f"  (cB) bare model, {batch} frames per call       {med['cB']:8.1f} frames/s   runs {fmt(runs['cB'])}")
             if "a" in med:
                 print(f"  b/a  = {med['b'] / med['a']:.2f}x  (target >= 3)")
-            print(f"  b/c1 = {med['b'] / med['c1']:.2f}   b/cB = {med['b'] / med['cB']:.2f}   (target >= 0.9)\n")
+            print(f"  b/c1 = {med['b'] / med['c1']:.2f}   b/cB = {med['b'] / med['cB']:.2f}   (target >= 0.9)")
+            print(f"  b0/c1 = {med['b0'] / med['c1']:.2f}   b0/cB = {med['b0'] / med['cB']:.2f}\n")
     return 0
 
 

@@ -199,3 +199,24 @@ def test_dashboard_is_shown_by_the_cli(shared):
         "label",
     ]:
         assert expected in result.stdout, expected
+
+
+def test_loop_restarts_a_file_until_stopped(tmp_path, shared):
+    """--loop replays a file like an endless camera; SIGTERM ends it with everything saved."""
+    import signal
+    import time
+
+    from conftest import start_cli
+
+    results = tmp_path / "r.jsonl"
+    clip = CLIPS / "fencing_short_bout.mp4"  # 28 frames
+    proc = start_cli("stream_classify.py", "--source", str(clip), "--loop", "--results", str(results))
+    deadline = time.monotonic() + 60
+    while (not results.exists() or len(results.read_text().splitlines()) < 100) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    summary = parse_summary(stdout)
+    assert summary["read"] >= 100 > 28  # went round the 28-frame clip several times
+    assert summary["ended_by"] == "SIGTERM"

@@ -67,6 +67,7 @@ class SmoothingConfig:
 class DisplayConfig:
     window: str = _opt("auto", choices=("auto", "on", "off"))
     window_name: str = "vidclf"
+    max_width: int = _opt(1280, min=160, max=10_000)
     top_k: int = _opt(3, min=1, max=20)
 
 

@@ -123,7 +123,7 @@ def run_pipeline(cfg: Config, console: Console | None = None) -> RunSummary:
         results = ResultsWriter(cfg.output.results, classifier.labels, cfg.display.top_k) if cfg.output.results else None
         if show_window:
             try:
-                window = Window(cfg.display.window_name)
+                window = Window(cfg.display.window_name, cfg.display.max_width)
             except cv2.error as exc:
                 if cfg.display.window == "on":
                     raise VidclfError(f"cannot open a window: {str(exc).strip().splitlines()[-1]}") from None

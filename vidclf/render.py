@@ -6,7 +6,7 @@ recording, the window and the tests all see exactly the same picture.
 Usage::
 
     annotated = draw_overlay(prediction, labels, top_k=3, fps=29.7)
-    window = Window("vidclf"); window.show(annotated)
+    window = Window("vidclf", max_width=1280); window.show(annotated)
     if window.quit_requested(): ...
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 
 import cv2
+import imutils
 import numpy as np
 
 from vidclf.messages import Prediction
@@ -69,12 +70,15 @@ class Window:
     the main thread.
     """
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, max_width: int = 1280):
         self.name = name
+        self.max_width = max_width
         self._quit = False
         cv2.namedWindow(name, cv2.WINDOW_AUTOSIZE)
 
     def show(self, image: np.ndarray) -> None:
+        if image.shape[1] > self.max_width:  # a 4K camera should not open a 4K window
+            image = imutils.resize(image, width=self.max_width)
         cv2.imshow(self.name, image)
         self.show_key(cv2.waitKey(1) & 0xFF)
 

@@ -178,6 +178,7 @@ class FrameGrabber(threading.Thread):
         self.stats.source_state = "streaming"
         paced = self.spec.kind == "file" and self.cfg.realtime and self.info.fps
         started = time.monotonic()
+        rewound = False  # a read failing right after a rewind means the file cannot loop
         if self._pending is not None:
             self._emit(self._pending)
             self._pending = None
@@ -188,11 +189,13 @@ class FrameGrabber(threading.Thread):
                     self.stop.wait(delay)
             ok, image = self.capture.read()
             if ok and image is not None:
+                rewound = False
                 if not self._emit(image):
                     return
                 continue
             if self.spec.kind == "file":
-                if self.cfg.loop and self.frames_read:
+                if self.cfg.loop and not rewound:
+                    rewound = True
                     self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
                     started = time.monotonic() - self.frames_read / (self.info.fps or 30.0)
                     continue
