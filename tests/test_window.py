@@ -17,7 +17,8 @@ def open_window(xvfb, video, *extra):
 
 def find_window(env) -> str:
     """Wait for the vidclf window to be mapped on the display; return its X id."""
-    found = subprocess.run(["xdotool", "search", "--sync", "--name", "^vidclf$"], env=env, capture_output=True, text=True, timeout=60)
+    search = ["xdotool", "search", "--sync", "--name", "^vidclf$"]
+    found = subprocess.run(search, env=env, capture_output=True, text=True, timeout=60)
     return found.stdout.split()[0]
 
 
