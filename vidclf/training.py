@@ -213,6 +213,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
                 train_ds,
                 validation_data=val_ds if len(y_val) else None,
                 epochs=cfg.fine_tune_epochs,
+                shuffle=False,  # the dataset reshuffles itself every epoch
                 class_weight=_class_weights(y_train, n_classes),
                 verbose=0,
                 callbacks=[
