@@ -24,6 +24,8 @@ def tiny_run(tmp_path_factory, shared):
         val_fraction=0.2,
         test_fraction=0.2,
         batch_size=16,
+        fine_tune_epochs=1,
+        fine_tune_layers=12,
     )
     return train(cfg, name="tiny")
 
@@ -46,6 +48,7 @@ def test_tiny_training_writes_every_artifact(tiny_run):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["images"] == {"train": 24, "val": 9, "test": 9, "unreadable": 0}
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert 2 <= metrics["epochs_run"] <= 4 + 1  # 1-4 head epochs (early stopping may cut) + 1 fine-tuning epoch
     assert "tiny.tflite" in (out / "MODEL_CARD.md").read_text()
 
 
@@ -100,3 +103,23 @@ def test_bad_training_input_is_one_error_line(tmp_path_factory, shared, setup, a
         _make_class(tmp_path, "b", {f"{i}.jpg": next(good).read_bytes() for i in range(6)})
     args = [a.format(tmp=tmp_path) for a in args] + ["--output-dir", str(tmp_path_factory.mktemp("out"))]
     assert_one_line_error(run_cli("train.py", *args, timeout=300), *fragments)
+
+
+def test_fine_tuning_touches_only_the_last_layers(tiny_run):
+    """Fine-tuning unfreezes the last ``fine_tune_layers`` backbone layers except BatchNorm:
+    compared with the ImageNet weights, the head conv changed, the stem and every BN did not."""
+    import keras
+
+    from vidclf.backbones import build_backbone
+
+    trained = keras.saving.load_model(tiny_run.model_path, compile=False).get_layer("efficientnet_lite0")
+    imagenet = build_backbone("efficientnet_lite0")
+
+    def differs(layer) -> bool:
+        original = imagenet.get_layer(layer.name).get_weights()
+        return any(not np.array_equal(a, b) for a, b in zip(layer.get_weights(), original, strict=True))
+
+    changed = {layer.name for layer in trained.layers if layer.weights and differs(layer)}
+    assert "head_conv" in changed and "block15_project_conv" in changed
+    assert "stem_conv" not in changed and "block0_dw_conv" not in changed
+    assert not any(name.endswith("_bn") for name in changed)
