@@ -106,7 +106,10 @@ def test_rolling_average_removes_flicker_on_the_montage(tmp_path, shared):
 def test_ema_mode_also_smooths(tmp_path, shared):
     raw, smoothed, acc, _ = montage_run(tmp_path, "--smoothing", "ema", "--ema-alpha", "0.1")
     assert switches(smoothed) * 3 <= switches(raw)
-    assert acc(smoothed) >= acc(raw)
+    # An EMA lags behind a real change of scene: at alpha 0.1 the new class needs ~7-15 frames
+    # to take over. Two true boundaries may so cost up to 30 of 540 frames; flicker must not
+    # cost more than that.
+    assert acc(smoothed) >= acc(raw) - 30 / 540
 
 
 def test_keras_model_runs_the_same_pipeline(tmp_path, shared):
