@@ -106,3 +106,18 @@ def test_segments_collapse_runs():
         ("b", 3, 6),
         ("a", 7, 7),
     ]
+
+
+def test_rate_meter_measures_the_recent_window():
+    from vidclf.metrics import LatencyMeter, RateMeter
+
+    meter = RateMeter(window_s=2.0)
+    for i in range(2000):  # 10 s at 200 Hz
+        meter.tick(1000 + i / 200)
+    assert meter.rate(1000 + 1999 / 200) == pytest.approx(200, rel=1e-6)
+    assert meter.count == 2000
+    assert meter.rate(1000 + 1999 / 200 + 3.0) == 0.0  # a stalled source reads as 0, not as its past rate
+    latency = LatencyMeter()
+    for ms in range(1, 101):
+        latency.add(float(ms))
+    assert latency.percentile(50) == pytest.approx(50.5) and latency.percentile(95) == pytest.approx(95.05)

@@ -28,8 +28,12 @@ class RateMeter:
         self._times: collections.deque[float] = collections.deque(maxlen=maxlen)
 
     def tick(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
         self.count += 1
-        self._times.append(time.monotonic() if now is None else now)
+        self._times.append(now)
+        # keep one window only: rate() runs on every rendered frame, so it must stay cheap
+        while now - self._times[0] > self.window_s:
+            self._times.popleft()
 
     def rate(self, now: float | None = None) -> float:
         now = time.monotonic() if now is None else now

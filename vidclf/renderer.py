@@ -42,7 +42,6 @@ class Renderer:
         self.k, self.window, self.recorder, self.results = k, window, recorder, results
         self.quit_by_key = False
         self.segments = SegmentTracker()
-        self.last_frame_index = -1
         self._t0: float | None = None
         self._probe: list[tuple[float, object]] = []  # (capture time, annotated image)
 
@@ -91,7 +90,6 @@ class Renderer:
             if self.window.quit_requested():
                 self.quit_by_key = True
                 self.stop.set()
-        self.last_frame_index = prediction.frame.index
 
     def run(self) -> None:
         try:
