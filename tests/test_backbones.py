@@ -61,3 +61,73 @@ def test_keras_application_backbone_loads_a_local_weights_file(tmp_path):
     backbone = build_backbone("mobilenet_v2", path)
     inner = [layer for layer in backbone.layers if isinstance(layer, keras.Model)][0]
     np.testing.assert_array_equal(inner.get_weights()[0], net.get_weights()[0])
+
+
+def _write_zip_checkpoint(path, state):
+    """Write ``state`` in torch's zip format (torch >= 1.6) without torch: ``archive/data.pkl``
+    pickled against stand-ins registered under torch's own module names, and one raw file per
+    storage in ``archive/data/``."""
+    import pickle
+    import sys
+    import types
+    import zipfile
+
+    fake_torch, fake_utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
+
+    def _rebuild_tensor_v2(*args):  # only its importable name matters when pickling
+        raise AssertionError
+
+    class FloatStorage:
+        pass
+
+    _rebuild_tensor_v2.__module__, FloatStorage.__module__ = "torch._utils", "torch"
+    _rebuild_tensor_v2.__qualname__, FloatStorage.__qualname__ = "_rebuild_tensor_v2", "FloatStorage"
+    fake_utils._rebuild_tensor_v2, fake_torch.FloatStorage = _rebuild_tensor_v2, FloatStorage
+
+    class Storage:  # what torch persists by id; the tensor itself is rebuilt from it
+        def __init__(self, key, size):
+            self.key, self.size = key, size
+
+    class Tensor:
+        def __init__(self, key, array):
+            self.key, self.array = key, array
+
+        def __reduce__(self):
+            strides = tuple(s // self.array.itemsize for s in self.array.strides)
+            return _rebuild_tensor_v2, (Storage(self.key, self.array.size), 0, self.array.shape, strides, False, None)
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, Storage):
+                return ("storage", FloatStorage, obj.key, "cpu", obj.size)
+            return None
+
+    tensors = {name: Tensor(str(i), np.ascontiguousarray(a, np.float32)) for i, (name, a) in enumerate(state.items())}
+    saved = {name: sys.modules.get(name) for name in ("torch", "torch._utils")}
+    sys.modules.update({"torch": fake_torch, "torch._utils": fake_utils})
+    try:
+        import io
+
+        buf = io.BytesIO()
+        Pickler(buf, protocol=2).dump(dict(tensors))
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", buf.getvalue())
+        for t in tensors.values():
+            archive.writestr(f"archive/data/{t.key}", t.array.tobytes())
+
+
+def test_zip_format_checkpoint_reads_the_same_tensors(tmp_path):
+    legacy = load_state_dict(bundled_lite0_checkpoint())
+    subset = {k: v for k, v in legacy.items() if v.dtype == np.float32 and k.startswith(("_conv_stem", "_bn0", "_fc"))}
+    path = tmp_path / "lite0_zip.pth"
+    _write_zip_checkpoint(path, subset)
+    loaded = load_state_dict(path)
+    assert set(loaded) == set(subset)
+    for name, array in subset.items():
+        np.testing.assert_array_equal(loaded[name], array)
