@@ -38,7 +38,6 @@ class Prediction:
     label_index: int
     infer_ms: float  # this frame's share of the model call
     predicted_at: float
-    batch_size: int = 1
 
     @property
     def confidence(self) -> float:

@@ -59,7 +59,7 @@ class Predictor(threading.Thread):
         out = []
         for frame, p in zip(frames, probs, strict=True):
             smoothed = self.smoother.update(p)
-            out.append(Prediction(frame, p, smoothed, int(np.argmax(smoothed)), infer_ms, now, len(frames)))
+            out.append(Prediction(frame, p, smoothed, int(np.argmax(smoothed)), infer_ms, now))
         return out
 
     def _take(self) -> list:
