@@ -151,3 +151,13 @@ def read_jsonl(path) -> list[dict]:
     import json
 
     return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def wait_rows(path: Path, n: int, timeout: float = 60.0) -> None:
+    """Wait until the results file ``path`` holds ``n`` rows (the CLI is running and classifying)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and len(path.read_text().splitlines()) >= n:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{path} did not reach {n} rows in {timeout} s")

@@ -3,16 +3,7 @@
 import signal
 import time
 
-from conftest import assert_one_line_error, count_frames, parse_summary, read_jsonl, run_cli, start_cli
-
-
-def wait_rows(path, n, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and len(path.read_text().splitlines()) >= n:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{path} did not reach {n} rows in {timeout} s")
+from conftest import assert_one_line_error, count_frames, parse_summary, read_jsonl, run_cli, start_cli, wait_rows
 
 
 def start_live(tmp_path, url, *extra):

@@ -1,10 +1,9 @@
 """Every way a run can end finalises the recording and the results file, and joins threads."""
 
 import signal
-import time
 
 import pytest
-from conftest import CLIPS, count_frames, parse_summary, read_jsonl, start_cli
+from conftest import CLIPS, count_frames, parse_summary, read_jsonl, start_cli, wait_rows
 
 LONG_CLIP = CLIPS / "generic_pedestrians_vtest.avi"  # 79.5 s at real time
 
@@ -15,9 +14,7 @@ def test_signal_mid_stream_saves_a_playable_recording(tmp_path, shared, sig, exi
     proc = start_cli(
         "stream_classify.py", "--source", str(LONG_CLIP), "--realtime", "--output", str(video), "--results", str(results)
     )
-    deadline = time.monotonic() + 60
-    while (not results.exists() or len(results.read_text().splitlines()) < 20) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_rows(results, 20)
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == exit_code, stderr[-2000:]

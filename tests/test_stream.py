@@ -2,11 +2,12 @@
 
 import csv
 import json
+import signal
 
 import cv2
 import numpy as np
 import pytest
-from conftest import CLIPS, KERAS_MODEL, ROOT, count_frames, parse_summary, read_jsonl, run_cli
+from conftest import CLIPS, KERAS_MODEL, ROOT, count_frames, parse_summary, read_jsonl, run_cli, start_cli, wait_rows
 from rich.console import Console
 
 from vidclf.classifier import load_classifier
@@ -206,17 +207,10 @@ def test_dashboard_is_shown_by_the_cli(shared):
 
 def test_loop_restarts_a_file_until_stopped(tmp_path, shared):
     """--loop replays a file like an endless camera; SIGTERM ends it with everything saved."""
-    import signal
-    import time
-
-    from conftest import start_cli
-
     results = tmp_path / "r.jsonl"
     clip = CLIPS / "fencing_short_bout.mp4"  # 28 frames
     proc = start_cli("stream_classify.py", "--source", str(clip), "--loop", "--results", str(results))
-    deadline = time.monotonic() + 60
-    while (not results.exists() or len(results.read_text().splitlines()) < 100) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_rows(results, 100)
     proc.send_signal(signal.SIGTERM)
     stdout, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0
