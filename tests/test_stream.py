@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import signal
 
 import cv2
@@ -122,6 +123,31 @@ def test_keras_model_runs_the_same_pipeline(tmp_path, shared):
     assert r2.returncode == 0, r2.stderr[-2000:]
     keras_rows, tflite_rows = read_jsonl(results), read_jsonl(tmp_path / "t.jsonl")
     assert [r["label"] for r in keras_rows] == [r["label"] for r in tflite_rows]
+
+
+def test_pipeline_runs_a_given_classifier_and_measures_its_cpu(shared):
+    """run_pipeline(classifier=...) is what the benchmark uses to measure the pipeline's own cost."""
+    import io
+
+    from vidclf.config import load_config, override
+    from vidclf.pipeline import run_pipeline
+
+    class Recording:
+        labels, input_size = ["a", "b"], 224
+        seen: list[int] = []
+
+        def predict(self, images):
+            self.seen.extend(int(img.mean()) for img in images)
+            return np.tile(np.float32([0.25, 0.75]), (len(images), 1))
+
+    clf = Recording()
+    cfg = override(load_config(), {"source.source": str(MONTAGE), "display.window": "off", "dashboard.enabled": "off"})
+    summary = run_pipeline(cfg, Console(file=io.StringIO()), clf)
+    assert summary.ended_by == "end of stream"
+    assert summary.frames_shown == len(clf.seen) == count_frames(MONTAGE)
+    assert [seg["label"] for seg in summary.segments] == ["b"]
+    # process CPU while streaming: more than nothing, at most every core for the whole run
+    assert 0 < summary.cpu_s <= summary.elapsed_s * len(os.sched_getaffinity(0)) * 1.05
 
 
 def test_stream_reset_clears_the_smoothing_window(shared):

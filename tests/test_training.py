@@ -52,6 +52,16 @@ def test_tiny_training_writes_every_artifact(tiny_run):
     assert "tiny.tflite" in (out / "MODEL_CARD.md").read_text()
 
 
+def test_keras_model_is_traced_once_for_every_batch_size(tiny_run):
+    """The pipeline's batches vary in size; a retrace would stall the stream for ~1 s each time."""
+    clf = load_classifier(tiny_run.model_path)  # the load-time probe call traces the one graph
+    images = np.random.default_rng(0).integers(0, 256, (8, 224, 224, 3), dtype=np.uint8)
+    probs = [clf.predict(images[:n]) for n in (1, 3, 8, 2)]
+    assert [p.shape for p in probs] == [(1, 3), (3, 3), (8, 3), (2, 3)]
+    np.testing.assert_allclose(probs[2][:3], probs[1], atol=1e-5)  # same image, same answer in any batch
+    assert clf._call.experimental_get_tracing_count() == 1
+
+
 def test_keras_and_tflite_predict_identically(tiny_run, shared):
     names, items = scan_classes(SPORTS, ["football", "tennis", "weight_lifting"], max_per_class=40)
     images, _, _ = load_images(items[-12:] + items[:12], 224)

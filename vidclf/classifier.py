@@ -75,7 +75,10 @@ class KerasClassifier:
             raise VidclfError(f"{path}: expected an image model with input (N, S, S, 3), got {shape}")
         self.input_size = int(shape[1])
         self.labels = labels
-        self._call = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+        # One graph for every batch size, traced by load_classifier's probe call: without a
+        # signature the first full batch in the pipeline retraced the model (~1 s stall, measured).
+        spec = tf.TensorSpec([None, self.input_size, self.input_size, 3], tf.float32)
+        self._call = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         return np.asarray(self._call(images.astype(np.float32, copy=False)))
