@@ -129,25 +129,30 @@ def main() -> int:
     batch = cfg.model.max_batch
     cores = len(os.sched_getaffinity(0))
 
-    capture = cv2.VideoCapture(str(args.clip))
-    decoded = []
-    while (ok_image := capture.read())[0]:
-        decoded.append(prepare_image(ok_image[1], 224))
-    preloaded = np.stack(decoded)
-    print(f"clip {args.clip.name}: {len(preloaded)} frames; {cores} cores; {args.rounds} rounds, medians\n")
+    print(f"clip {args.clip.name}; {cores} cores; {args.rounds} rounds, medians\n")
 
     with tempfile.TemporaryDirectory() as tmp:
         for model_path in models:
-            fps, cpu = measure(model_path, args.clip, preloaded, Path(tmp), args.rounds, cfg.model.threads, batch)
+            fps, cpu = measure(model_path, args.clip, Path(tmp), args.rounds, cfg.model.threads, batch)
             report(model_path.name, fps, cpu, batch, cores)
     return 0
 
 
+def preload(clip: Path, size: int) -> np.ndarray:
+    """Every frame of ``clip``, decoded and prepared for a model of input ``size``."""
+    capture = cv2.VideoCapture(str(clip))
+    prepared = []
+    while (ok_image := capture.read())[0]:
+        prepared.append(prepare_image(ok_image[1], size))
+    return np.stack(prepared)
+
+
 def measure(
-    model_path: Path, clip: Path, preloaded: np.ndarray, tmp: Path, rounds: int, threads: int, batch: int
+    model_path: Path, clip: Path, tmp: Path, rounds: int, threads: int, batch: int
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """frames/s and CPU ms/frame of every variant, per round (variants interleaved)."""
     clf = load_classifier(model_path, threads=threads)
+    preloaded = preload(clip, clf.input_size)
     costless = CostlessModel(clf.labels, clf.input_size)
     avi = tmp / "pipeline.avi"
     runs = {
@@ -171,7 +176,7 @@ def measure(
 
 
 def report(name: str, fps: dict[str, list[float]], cpu: dict[str, list[float]], batch: int, cores: int) -> None:
-    med = {k: statistics.median(v) for k, v in fps.items() if v}
+    med = {k: statistics.median(v) for k, v in fps.items()}
     rounds = range(len(fps["b"]))
     # the limit in each round: the faster way of calling the bare model
     best = [max(("c1", "cB"), key=lambda k, i=i: fps[k][i]) for i in rounds]

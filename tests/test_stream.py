@@ -1,6 +1,7 @@
 """File replay through the real pipeline: every frame, recording, results, smoothing."""
 
 import csv
+import io
 import json
 import os
 import signal
@@ -12,10 +13,12 @@ from conftest import CLIPS, KERAS_MODEL, ROOT, count_frames, parse_summary, read
 from rich.console import Console
 
 from vidclf.classifier import load_classifier
+from vidclf.config import load_config, override
 from vidclf.dashboard import render_dashboard
 from vidclf.frame_queue import FrameQueue
 from vidclf.messages import END_OF_STREAM, Frame, StreamReset
 from vidclf.metrics import PipelineStats
+from vidclf.pipeline import run_pipeline
 from vidclf.predictor import Predictor
 from vidclf.smoothing import RollingMean
 
@@ -127,14 +130,12 @@ def test_keras_model_runs_the_same_pipeline(tmp_path, shared):
 
 def test_pipeline_runs_a_given_classifier_and_measures_its_cpu(shared):
     """run_pipeline(classifier=...) is what the benchmark uses to measure the pipeline's own cost."""
-    import io
-
-    from vidclf.config import load_config, override
-    from vidclf.pipeline import run_pipeline
 
     class Recording:
         labels, input_size = ["a", "b"], 224
-        seen: list[int] = []
+
+        def __init__(self):
+            self.seen: list[int] = []
 
         def predict(self, images):
             self.seen.extend(int(img.mean()) for img in images)
