@@ -28,6 +28,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--output", "-o", help="record the annotated stream (.avi or .mp4)")
     p.add_argument("--output-fps", type=float, help="recording FPS (default: the source's)")
     p.add_argument("--results", help="per-frame results file (.jsonl or .csv)")
+    p.add_argument("--overwrite", action="store_true", default=None, help="replace existing output files (default: refuse to)")
     p.add_argument("--top-k", type=int, help="probability bars shown and logged")
     p.add_argument("--max-width", type=int, help="scale wider frames down to this width in the window")
     p.add_argument("--threads", type=int, help="CPU threads for inference")
@@ -47,7 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     quiet_tensorflow()
-    from vidclf.config import load_config, override
+    from vidclf.config import DEFAULT_CONFIG, load_config, override
     from vidclf.errors import VidclfError
     from vidclf.pipeline import print_summary, run_pipeline
 
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             "output.video": args.output,
             "output.fps": args.output_fps,
             "output.results": args.results,
+            "output.overwrite": args.overwrite,
             "display.top_k": args.top_k,
             "display.max_width": args.max_width,
             "display.window": args.window,
@@ -77,10 +79,12 @@ def main(argv: list[str] | None = None) -> int:
             "source.read_timeout_s": args.read_timeout,
         },
     )
-    summary = run_pipeline(cfg)
+    summary = run_pipeline(cfg, config_path=args.config or DEFAULT_CONFIG)
     print_summary(summary)
     if summary.error:
         raise VidclfError(summary.error)
+    # Ctrl-C is an interruption (130, as shells expect); any other signal is a request to
+    # stop, and the run stopped cleanly with everything saved
     return 130 if summary.ended_by == "SIGINT" else 0
 
 

@@ -17,6 +17,7 @@ Usage::
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -28,6 +29,12 @@ import yaml
 from vidclf.errors import VidclfError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+
+# A config file is a few kB. These bounds keep a hostile or broken file from eating memory
+# (YAML aliases can expand exponentially: a few hundred bytes -> gigabytes) or the screen.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_CONFIG_VALUES = 10_000
+MAX_SHOWN_CHARS = 60
 
 
 def _opt(default: Any, *, min: float | None = None, max: float | None = None, choices: tuple = ()) -> Any:
@@ -49,18 +56,18 @@ class SourceConfig:
     queue_size: int = _opt(4, min=1, max=1024)
     realtime: bool = False
     loop: bool = False
-    open_timeout_s: float = _opt(10.0, min=0.1)
-    read_timeout_s: float = _opt(5.0, min=0.1)
-    reconnect_initial_s: float = _opt(0.5, min=0.0)
-    reconnect_max_s: float = _opt(8.0, min=0.0)
-    give_up_after_s: float = _opt(60.0, min=0.0)
+    open_timeout_s: float = _opt(10.0, min=0.1, max=3600.0)
+    read_timeout_s: float = _opt(5.0, min=0.1, max=3600.0)
+    reconnect_initial_s: float = _opt(0.5, min=0.0, max=3600.0)
+    reconnect_max_s: float = _opt(8.0, min=0.0, max=3600.0)
+    give_up_after_s: float = _opt(60.0, min=0.0, max=1e7)
 
 
 @dataclass(frozen=True)
 class SmoothingConfig:
     mode: str = _opt("mean", choices=("mean", "ema", "none"))
     size: int = _opt(16, min=1, max=10_000)
-    ema_alpha: float = _opt(0.15, min=0.0, max=1.0)
+    ema_alpha: float = _opt(0.15, min=0.001, max=1.0)  # 0 would never move off the first frame
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,7 @@ class OutputConfig:
     video: str | None = None
     fps: float | None = _opt(None, min=0.1, max=1000.0)
     results: str | None = None
+    overwrite: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,15 +101,15 @@ class TrainConfig:
     output_dir: str = "runs/train"
     epochs: int = _opt(40, min=1, max=10_000)
     fine_tune_epochs: int = _opt(0, min=0, max=10_000)
-    fine_tune_layers: int = _opt(20, min=1)
+    fine_tune_layers: int = _opt(20, min=1, max=10_000)
     batch_size: int = _opt(64, min=1, max=4096)
-    learning_rate: float = _opt(1e-3, min=0.0)
+    learning_rate: float = _opt(1e-3, min=0.0, max=10.0)
     dropout: float = _opt(0.3, min=0.0, max=0.95)
     label_smoothing: float = _opt(0.1, min=0.0, max=0.5)
     val_fraction: float = _opt(0.15, min=0.0, max=0.5)
     test_fraction: float = _opt(0.15, min=0.01, max=0.5)
-    max_images_per_class: int = _opt(0, min=0)
-    seed: int = 42
+    max_images_per_class: int = _opt(0, min=0, max=10_000_000)
+    seed: int = _opt(42, min=0, max=2**32 - 1)
     quantize: bool = True
 
 
@@ -114,6 +122,12 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` cut to a length that fits an error line (values can be huge)."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 3] + "..."
 
 
 def _type_name(tp: Any) -> str:
@@ -136,29 +150,31 @@ def _check_value(key: str, value: Any, tp: Any, meta: typing.Mapping[str, Any]) 
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list):
-            raise VidclfError(f"{key} must be a list, got {value!r}")
+            raise VidclfError(f"{key} must be a list, got {shown(value)}")
         return [_check_value(f"{key}[{i}]", v, item_tp, {}) for i, v in enumerate(value)]
     if tp is bool:
         if not isinstance(value, bool):
-            raise VidclfError(f"{key} must be true or false, got {value!r}")
+            raise VidclfError(f"{key} must be true or false, got {shown(value)}")
     elif tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise VidclfError(f"{key} must be an integer, got {value!r}")
+            raise VidclfError(f"{key} must be an integer, got {shown(value)}")
     elif tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise VidclfError(f"{key} must be a number, got {value!r}")
+            raise VidclfError(f"{key} must be a number, got {shown(value)}")
         value = float(value)
+        if not math.isfinite(value):  # nan passes every < / > check; inf overflows timeouts
+            raise VidclfError(f"{key} must be a finite number, got {shown(value)}")
     elif tp is str:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)  # e.g. a webcam index written as 0
         if not isinstance(value, str):
-            raise VidclfError(f"{key} must be {_type_name(tp)}, got {value!r}")
+            raise VidclfError(f"{key} must be {_type_name(tp)}, got {shown(value)}")
     if meta.get("choices") and value not in meta["choices"]:
-        raise VidclfError(f"{key} must be one of {', '.join(map(str, meta['choices']))}; got {value!r}")
+        raise VidclfError(f"{key} must be one of {', '.join(map(str, meta['choices']))}; got {shown(value)}")
     if meta.get("min") is not None and value < meta["min"]:
-        raise VidclfError(f"{key} must be >= {meta['min']}, got {value!r}")
+        raise VidclfError(f"{key} must be >= {meta['min']}, got {shown(value)}")
     if meta.get("max") is not None and value > meta["max"]:
-        raise VidclfError(f"{key} must be <= {meta['max']}, got {value!r}")
+        raise VidclfError(f"{key} must be <= {meta['max']}, got {shown(value)}")
     return value
 
 
@@ -166,12 +182,12 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise VidclfError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}")
+        raise VidclfError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {shown(data)}")
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls)}
     for key in data:
         if key not in known:
-            raise VidclfError(f"unknown key {prefix}{key} (known: {', '.join(known)})")
+            raise VidclfError(f"unknown key {prefix}{str(key)[:MAX_SHOWN_CHARS]} (known: {', '.join(known)})")
     values = {}
     for name, f in known.items():
         if name not in data:
@@ -189,6 +205,48 @@ def from_dict(data: dict[str, Any]) -> Config:
     return _build(Config, data, "")
 
 
+def _check_size(node: yaml.Node, limit: int) -> None:
+    """Raise :class:`VidclfError` if ``node`` expands to more than ``limit`` values.
+
+    Aliases share one node, so the walk is memoised per node: linear in the file, whatever
+    the expansion, and a node that contains itself is reported instead of recursing forever.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(n: yaml.Node) -> int:
+        if id(n) in sizes:
+            return sizes[id(n)]
+        if id(n) in active:
+            raise VidclfError("a YAML alias refers to itself")
+        active.add(id(n))
+        total = 1
+        if isinstance(n, yaml.SequenceNode):
+            total += sum(size(child) for child in n.value)
+        elif isinstance(n, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in n.value)
+        active.discard(id(n))
+        if total > limit:
+            raise VidclfError(f"too many values (over {limit}, YAML aliases expanded); not a vidclf config")
+        sizes[id(n)] = total
+        return total
+
+    size(node)
+
+
+def _parse_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with a bound on what aliases may expand to."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_size(node, MAX_CONFIG_VALUES)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Load ``config.yaml`` (or the given file) into a validated :class:`Config`.
 
@@ -198,11 +256,23 @@ def load_config(path: str | Path | None = None) -> Config:
     if not path.is_file():
         raise VidclfError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise VidclfError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a vidclf config")
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise VidclfError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise VidclfError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = _parse_yaml(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise VidclfError(f"{path}{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    except RecursionError:
+        raise VidclfError(f"{path}: nested too deeply; not a vidclf config") from None
+    except VidclfError as exc:
+        raise VidclfError(f"{path}: {exc}") from None
     try:
         return from_dict(data)
     except VidclfError as exc:

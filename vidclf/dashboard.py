@@ -17,14 +17,17 @@ import time
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from vidclf.frame_queue import FrameQueue
 from vidclf.metrics import PipelineStats
+from vidclf.terminal import detach
 
 
 def render_dashboard(stats: PipelineStats, frames: FrameQueue, source: str, model: str) -> Table:
-    table = Table(title=f"vidclf — {source}", caption=f"model {model}", show_header=False, min_width=52)
+    # source, model and labels are user text: escaped, so "[red]" or "[/]" in them is shown as is
+    table = Table(title=f"vidclf — {escape(source)}", caption=f"model {escape(str(model))}", show_header=False, min_width=52)
     table.add_column("metric", style="bold cyan")
     table.add_column("value", justify="right")
     state_style = {"streaming": "green", "reconnecting": "yellow", "failed": "red"}.get(stats.source_state, "white")
@@ -37,9 +40,9 @@ def render_dashboard(stats: PipelineStats, frames: FrameQueue, source: str, mode
     table.add_row("queue depth", f"{len(frames)} / {frames.maxsize}")
     table.add_row("dropped frames", str(frames.dropped))
     table.add_row("frames shown / recorded", f"{stats.display_fps.count} / {stats.frames_written}")
-    table.add_row("label", f"[bold]{stats.label or '-'}[/]")
+    table.add_row("label", f"[bold]{escape(stats.label or '-')}[/]")
     for name, p in stats.top_k:
-        table.add_row(f"  {name}", f"{p:.3f}")
+        table.add_row(f"  {escape(name)}", f"{p:.3f}")
     table.add_row("elapsed", f"{time.monotonic() - stats.started_at:.1f} s")
     return table
 
@@ -65,19 +68,36 @@ class Dashboard:
         self.console = console or Console()
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
+        self.gone = False
 
     def _table(self) -> Table:
         return render_dashboard(self.stats, self.frames, self.source, self.model)
 
-    def _run(self, live: Live) -> None:
+    def _run(self) -> None:
         while not self._done.wait(self.period):
-            live.update(self._table(), refresh=True)
+            if not self._refresh():
+                return
+
+    def _refresh(self) -> bool:
+        """Redraw; False once the terminal is gone (closed, or a pipe whose reader quit):
+        the run goes on without a dashboard."""
+        try:
+            self._live.update(self._table(), refresh=True)
+            return True
+        except OSError:
+            self.gone = True
+            detach(self.console.file)
+            return False
 
     def __enter__(self) -> Dashboard:
         if self.enabled:
             self._live = Live(self._table(), console=self.console, auto_refresh=False, transient=False)
-            self._live.__enter__()
-            self._thread = threading.Thread(target=self._run, args=(self._live,), name="dashboard", daemon=True)
+            try:
+                self._live.__enter__()
+            except OSError:
+                self.gone = True
+                detach(self.console.file)
+            self._thread = threading.Thread(target=self._run, name="dashboard", daemon=True)
             self._thread.start()
         return self
 
@@ -85,5 +105,9 @@ class Dashboard:
         if self._thread is not None:
             self._done.set()
             self._thread.join(timeout=2)
-            self._live.update(self._table(), refresh=True)
-            self._live.__exit__(None, None, None)
+            if not self.gone:
+                self._refresh()
+            try:
+                self._live.__exit__(None, None, None)
+            except OSError:
+                detach(self.console.file)

@@ -25,11 +25,12 @@ def quiet_tensorflow() -> None:
 def run_main(main: Callable[[], int]) -> int:
     """Call ``main``; turn a :class:`VidclfError` into ``error: ...`` on stderr and exit code 2."""
     from vidclf.errors import VidclfError
+    from vidclf.redact import redact
 
     try:
         return main()
     except VidclfError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

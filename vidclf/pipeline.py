@@ -1,10 +1,11 @@
 """Wire the stages together and run them: grabber -> predictor -> renderer (+ dashboard).
 
-Everything the user can get wrong is checked before any thread starts (output paths, model,
-labels, source), so bad input ends in one error line. Then the grabber and predictor run on
-threads, the renderer on the main thread, and one stop event ends them all. SIGINT and
-SIGTERM set that event instead of killing the process, so the recording and results file are
-always finalised.
+Everything the user can get wrong is checked before any thread starts or any output file
+is touched (output paths, model, labels, display, source), so bad input ends in one error
+line. Then the grabber and predictor run on threads, the renderer on the main thread, and
+one stop event ends them all. Every catchable termination signal (SIGINT, SIGTERM, SIGHUP,
+...) sets that event instead of killing the process, so the recording and results file are
+always finalised; during start-up a signal ends the run at once.
 
 Usage::
 
@@ -16,30 +17,36 @@ Usage::
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 from rich.console import Console
 
-from vidclf.classifier import Classifier, load_classifier
+from vidclf.classifier import Classifier, default_labels_path, load_classifier
 from vidclf.config import Config
 from vidclf.dashboard import Dashboard
 from vidclf.errors import VidclfError
 from vidclf.frame_queue import FrameQueue
 from vidclf.metrics import PipelineStats
+from vidclf.outputs import check_outputs, summary_path
 from vidclf.predictor import Predictor
-from vidclf.record import Recorder, check_writable
+from vidclf.record import Recorder
+from vidclf.redact import redact
 from vidclf.render import Window, display_available
 from vidclf.renderer import Renderer
 from vidclf.results import ResultsWriter
 from vidclf.smoothing import make_smoother
-from vidclf.source import FrameGrabber, open_source, parse_source
+from vidclf.source import FrameGrabber, SourceSpec, open_source_interruptibly, parse_source
+from vidclf.terminal import safe_print, write_text
 
 JOIN_TIMEOUT_S = 5.0
+GRABBER_JOIN_TIMEOUT_S = 1.0
 
 
 @dataclass
@@ -55,6 +62,7 @@ class RunSummary:
     recording: str | None = None
     frames_recorded: int = 0
     recording_fps: float | None = None
+    letterboxed_frames: int = 0  # recorded after the source came back at another resolution
     results: str | None = None
     segments: list[dict] = field(default_factory=list)
     inference_ms_p50: float = 0.0
@@ -64,22 +72,44 @@ class RunSummary:
     threads_alive: list[str] = field(default_factory=list)
 
 
+def termination_signals() -> list[signal.Signals]:
+    """Every signal whose default action ends the process and that a program may catch:
+    each must finalise the run like SIGTERM (a closed terminal sends SIGHUP)."""
+    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF", "SIGXCPU")
+    return [getattr(signal, name) for name in names if hasattr(signal, name)]
+
+
+class _StartupInterrupted(Exception):
+    pass
+
+
 class _SignalStop:
-    """Turn SIGINT/SIGTERM into setting the stop event (restored on exit)."""
+    """Turn termination signals into setting the stop event (handlers restored on exit).
+
+    While ``raising`` (start-up: loading the model, opening the source) the handler also
+    raises, so that a signal is honoured at once even in the middle of a long Python call;
+    nothing needs finalising then.
+    """
 
     def __init__(self, stop: threading.Event):
         self.stop = stop
         self.received: str | None = None
+        self.raising = True
         self._previous: dict[int, object] = {}
 
     def _handler(self, signum, _frame) -> None:
-        self.received = signal.Signals(signum).name
+        self.received = self.received or signal.Signals(signum).name
         self.stop.set()
+        if self.raising:
+            raise _StartupInterrupted(self.received)
 
     def __enter__(self) -> _SignalStop:
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handler)
+            for sig in termination_signals():
+                try:
+                    self._previous[sig] = signal.signal(sig, self._handler)
+                except (OSError, ValueError):  # not catchable on this platform
+                    pass
         return self
 
     def __exit__(self, *exc) -> None:
@@ -90,32 +120,70 @@ class _SignalStop:
 def _want_window(mode: str) -> bool:
     if mode == "off":
         return False
-    if mode == "on" and not display_available():
-        raise VidclfError("display.window is 'on' but no display is available (DISPLAY is not set); use --no-display")
-    return display_available()
+    available = display_available()
+    if mode == "on" and not available:
+        display = os.environ.get("DISPLAY")
+        why = f"no X server answers at DISPLAY={display}" if display else "DISPLAY is not set"
+        raise VidclfError(f"display.window is 'on' but no display is available ({why}); use --no-display")
+    return available
 
 
-def run_pipeline(cfg: Config, console: Console | None = None, classifier: Classifier | None = None) -> RunSummary:
+def _inputs(cfg: Config, spec: SourceSpec, config_path: str | Path | None) -> dict[str, str | Path | None]:
+    return {
+        "source video": spec.value if spec.kind == "file" else None,
+        "model": cfg.model.path,
+        "labels": cfg.model.labels or default_labels_path(cfg.model.path),
+        "config": config_path,
+    }
+
+
+def run_pipeline(
+    cfg: Config, console: Console | None = None, classifier: Classifier | None = None, config_path: str | Path | None = None
+) -> RunSummary:
     """Run the whole pipeline until the stream ends, ``q``, a signal or an error.
 
     ``classifier`` replaces loading ``cfg.model.path`` (benchmarks pass a stand-in to measure
-    the pipeline's own cost).
+    the pipeline's own cost). ``config_path`` is the config file in use (no output may
+    overwrite it).
     """
     console = console or Console()
+    stop = threading.Event()
+    with _SignalStop(stop) as signals:
+        try:
+            prepared = _prepare(cfg, classifier, config_path, stop)
+        except _StartupInterrupted:
+            prepared = None
+        signals.raising = False
+        if prepared is None:  # a signal arrived before the first frame: nothing to finalise
+            return RunSummary(redact(cfg.source.source), signals.received or "SIGINT", 0, 0, 0, 0, 0.0)
+        return _stream(cfg, console, stop, signals, *prepared)
+
+
+def _prepare(cfg: Config, classifier: Classifier | None, config_path, stop: threading.Event):
+    """Every check that can fail on bad input, before any output file is touched."""
     spec = parse_source(cfg.source.source)
+    results_summary = summary_path(cfg.output.results) if cfg.output.results else None
+    check_outputs(
+        {"recording": cfg.output.video, "results": cfg.output.results, "results summary": results_summary},
+        _inputs(cfg, spec, config_path),
+        cfg.output.overwrite,
+    )
     if cfg.output.video:
-        check_writable(cfg.output.video, "recording")
         Recorder(cfg.output.video, None)  # validates the extension before anything starts
     if cfg.output.results:
-        check_writable(cfg.output.results, "results")
+        ResultsWriter.check_suffix(cfg.output.results)
     if classifier is None:
         classifier = load_classifier(cfg.model.path, cfg.model.labels, cfg.model.threads)
     show_window = _want_window(cfg.display.window)
-    capture, info, first_frame = open_source(spec, cfg.source)
+    opened = open_source_interruptibly(spec, cfg.source, stop)
+    if opened is None:
+        return None
+    return (spec, classifier, show_window, *opened)
 
-    stop = threading.Event()
+
+def _stream(cfg, console, stop, signals, spec, classifier, show_window, capture, info, first_frame) -> RunSummary:
     stats = PipelineStats()
-    live = spec.live or cfg.source.realtime
+    live = not info.finite or cfg.source.realtime
     # A file may queue enough frames to fill two model batches: blocking mode adds no latency
     # that matters there, and full batches are ~2x faster per frame (Keras, 2 cores).
     queue_size = cfg.source.queue_size if live else max(cfg.source.queue_size, 2 * cfg.model.max_batch)
@@ -127,14 +195,14 @@ def run_pipeline(cfg: Config, console: Console | None = None, classifier: Classi
     results = None
     window = None
     try:
-        results = ResultsWriter(cfg.output.results, classifier.labels, cfg.display.top_k) if cfg.output.results else None
         if show_window:
             try:
                 window = Window(cfg.display.window_name, cfg.display.max_width)
             except cv2.error as exc:
                 if cfg.display.window == "on":
                     raise VidclfError(f"cannot open a window: {str(exc).strip().splitlines()[-1]}") from None
-                console.print("[yellow]no window: this OpenCV build cannot open one; running headless")
+                safe_print(console, "no window: this OpenCV build cannot open one; running headless", style="yellow")
+        results = ResultsWriter(cfg.output.results, classifier.labels, cfg.display.top_k) if cfg.output.results else None
     except BaseException:
         capture.release()
         if results is not None:
@@ -146,20 +214,19 @@ def run_pipeline(cfg: Config, console: Console | None = None, classifier: Classi
     renderer = Renderer(predictions, classifier.labels, stop, stats, cfg.display.top_k, window, recorder, results)
     dashboard_on = cfg.dashboard.enabled == "on" or (cfg.dashboard.enabled == "auto" and console.is_terminal)
     started, cpu_started = time.monotonic(), time.process_time()
-    with (
-        _SignalStop(stop) as signals,
-        Dashboard(stats, frames, stop, spec.short_name, cfg.model.path, cfg.dashboard.refresh_hz, dashboard_on, console),
-    ):
+    with Dashboard(stats, frames, stop, spec.short_name, cfg.model.path, cfg.dashboard.refresh_hz, dashboard_on, console):
         grabber.start()
         predictor.start()
         try:
             renderer.run()
         finally:
             stop.set()
-            for thread in (predictor, grabber):
-                thread.join(JOIN_TIMEOUT_S + cfg.source.open_timeout_s)
+            predictor.join(JOIN_TIMEOUT_S)
+            # A grabber stuck in a native read of a stalled stream ends within read_timeout_s
+            # by itself; a stop request must not wait for it (it is a daemon thread).
+            grabber.join(GRABBER_JOIN_TIMEOUT_S)
 
-    error = grabber.error or predictor.error
+    error = renderer.error or grabber.error or predictor.error
     if signals.received:
         ended_by = signals.received
     elif renderer.quit_by_key:
@@ -180,40 +247,40 @@ def run_pipeline(cfg: Config, console: Console | None = None, classifier: Classi
         recording=cfg.output.video,
         frames_recorded=recorder.frames if recorder else 0,
         recording_fps=recorder.fps if recorder else None,
+        letterboxed_frames=recorder.resized_frames if recorder else 0,
         results=cfg.output.results,
         segments=renderer.segments.as_dicts(),
         inference_ms_p50=stats.infer_ms.percentile(50),
         latency_ms_p50=stats.latency_ms.percentile(50),
         latency_ms_p95=stats.latency_ms.percentile(95),
         error=error,
-        threads_alive=[t.name for t in (grabber, predictor) if t.is_alive()],
+        threads_alive=[t.name for t in (grabber, predictor) if t.is_alive() and not (t is grabber and not info.finite)],
     )
 
 
 def print_summary(summary: RunSummary, file=None) -> None:
-    """Plain-text end-of-run report (stdout by default)."""
-    out = file or sys.stdout
+    """Plain-text end-of-run report (stdout by default); a reader that is gone is ignored."""
     fps = summary.frames_shown / summary.elapsed_s if summary.elapsed_s > 0 else 0.0
     cpu_ms = 1000 * summary.cpu_s / summary.frames_shown if summary.frames_shown else 0.0
-    print(f"source: {summary.source}", file=out)
-    print(
+    lines = [
+        f"source: {summary.source}",
         f"ended by: {summary.ended_by}; frames read {summary.frames_read}, classified {summary.frames_shown}, "
         f"dropped {summary.frames_dropped}, reconnects {summary.reconnects}; {summary.elapsed_s:.1f} s ({fps:.1f} FPS)",
-        file=out,
-    )
-    print(
         f"inference p50 {summary.inference_ms_p50:.1f} ms; capture->overlay latency p50 {summary.latency_ms_p50:.1f} ms, "
         f"p95 {summary.latency_ms_p95:.1f} ms; CPU {cpu_ms:.1f} ms/frame (all threads)",
-        file=out,
-    )
+    ]
     if summary.recording:
-        print(
-            f"recording: {summary.recording} ({summary.frames_recorded} frames at {summary.recording_fps or 0:.2f} FPS)", file=out
-        )
+        lines.append(f"recording: {summary.recording} ({summary.frames_recorded} frames at {summary.recording_fps or 0:.2f} FPS)")
+        if summary.letterboxed_frames:
+            lines.append(
+                f"warning: the source came back at another resolution; {summary.letterboxed_frames} frames "
+                "were letterboxed into the recording's size"
+            )
     if summary.results:
-        print(f"results: {summary.results} (+ .summary.json)", file=out)
+        lines.append(f"results: {summary.results} (+ .summary.json)")
     if summary.threads_alive:
-        print(f"warning: threads still running at exit: {', '.join(summary.threads_alive)}", file=out)
+        lines.append(f"warning: threads still running at exit: {', '.join(summary.threads_alive)}")
     for seg in summary.segments:
         span = f"{seg['start_s']:.2f}-{seg['end_s']:.2f} s"
-        print(f"  frames {seg['first_frame']:>6}-{seg['last_frame']:<6} {span:>18}  {seg['label']}", file=out)
+        lines.append(f"  frames {seg['first_frame']:>6}-{seg['last_frame']:<6} {span:>18}  {seg['label']}")
+    write_text("\n".join(lines) + "\n", file or sys.stdout)

@@ -4,9 +4,17 @@ The writer opens on the first frame (its size is only known then) and is release
 ``close()``, which the renderer calls from a ``finally`` block: q, Ctrl-C, SIGTERM and end of
 stream all lead there. ``.avi`` uses MJPG (robust, every player), ``.mp4`` uses mp4v.
 
+OpenCV's writer never reports a failed write (it logs a warning and carries on), so the
+recorder checks for itself: while recording, that the file system still has room and the
+file is below the process's file-size limit; after closing, that the file on disk holds
+every frame it was given (read back from the container's index). A failure raises
+:class:`RecordingError` with the number of frames the file really holds.
+
+A source that comes back at another resolution after a reconnect is letterboxed into the
+recording's size (aspect kept, never stretched) and counted in ``resized_frames``.
+
 Usage::
 
-    check_writable("out.avi")                 # fail before the pipeline starts
     with Recorder("out.avi", fps=30.0) as rec:
         rec.write(annotated_bgr)
 """
@@ -21,28 +29,51 @@ import numpy as np
 
 from vidclf.errors import VidclfError
 
+try:
+    import resource  # POSIX only: the process's file-size limit (ulimit -f)
+except ImportError:  # pragma: no cover - Windows
+    resource = None
+
 CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "MJPG"}
+SPACE_CHECK_EVERY = 30  # frames between two checks of the disk (one statvfs + one stat)
+MIN_FREE_BYTES = 256 * 1024  # less than this left on the disk: the writer's next flush fails
 
 
-def check_writable(path: str | Path, what: str = "output") -> Path:
-    """Raise :class:`VidclfError` unless ``path`` can be created (folder exists and is writable)."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise VidclfError(f"{what} path is a folder: {path}")
-    if not folder.is_dir():
-        raise VidclfError(f"cannot write {what} {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise VidclfError(f"cannot write {what} {path}: permission denied")
-    existed = path.exists()
-    try:  # permissions are not the whole story (read-only mounts, /proc, /sys): really try
-        with path.open("ab"):
-            pass
-    except OSError as exc:
-        raise VidclfError(f"cannot write {what} {path}: {exc.strerror}") from None
-    if not existed:
-        path.unlink()
-    return path
+class RecordingError(VidclfError):
+    """Frames could not be written; ``frames_in_file`` is what the file really holds."""
+
+    def __init__(self, message: str, frames_in_file: int):
+        super().__init__(message)
+        self.frames_in_file = frames_in_file
+
+
+def count_frames_in_file(path: str | Path) -> int:
+    """Frames a player can read from ``path``: the container's count, or demuxed one by one
+    when the index is missing (a file cut short by a full disk)."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            return 0
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        if count > 0:
+            return count
+        while capture.grab():
+            count += 1
+        return count
+    finally:
+        capture.release()
+
+
+def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Fit ``image`` into ``size`` (w, h) with its aspect kept, padding with black."""
+    w, h = size
+    ih, iw = image.shape[:2]
+    scale = min(w / iw, h / ih)
+    nw, nh = max(1, round(iw * scale)), max(1, round(ih * scale))
+    canvas = np.zeros((h, w, 3), image.dtype)
+    x, y = (w - nw) // 2, (h - nh) // 2
+    canvas[y : y + nh, x : x + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+    return canvas
 
 
 class Recorder:
@@ -55,10 +86,15 @@ class Recorder:
         self.fourcc = CODECS[suffix]
         self.fps = fps
         self.frames = 0
+        self.failed = False  # after a write failure nothing more is written (the file is kept)
+        self.resized_frames = 0  # frames letterboxed because the source changed resolution
+        self.resized_from: tuple[int, int] | None = None
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
 
     def write(self, image: np.ndarray) -> None:
+        if self.failed:
+            return
         h, w = image.shape[:2]
         if self._writer is None:
             if not self.fps:
@@ -69,14 +105,48 @@ class Recorder:
                 raise VidclfError(f"cannot record to {self.path}: OpenCV could not open a {self.fourcc} writer")
             self._size = (w, h)
         elif (w, h) != self._size:  # a reconnected stream may change resolution; keep the file valid
-            image = cv2.resize(image, self._size)
+            self.resized_frames += 1
+            self.resized_from = (w, h)
+            image = letterbox(image, self._size)
         self._writer.write(image)
         self.frames += 1
+        if self.frames % SPACE_CHECK_EVERY == 0:
+            self._check_room()
 
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+    def _fail(self, reason: str) -> None:
+        self.close(verify=False)
+        self.failed = True
+        self.frames = count_frames_in_file(self.path)  # from now on: what the file really holds
+        raise RecordingError(f"cannot write recording {self.path}: {reason}; it holds {self.frames} frames", self.frames)
+
+    def _check_room(self) -> None:
+        """Fail while recording, not hours later, when the disk or the file-size limit is reached."""
+        try:
+            disk = os.statvfs(self.path.parent if str(self.path.parent) else ".")
+            size = os.stat(self.path).st_size
+        except OSError as exc:
+            self._fail(exc.strerror or str(exc))
+            return
+        if disk.f_bavail * disk.f_frsize < MIN_FREE_BYTES:
+            self._fail("no space left on the device")
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0] if resource else -1
+        if limit >= 0 and limit != getattr(resource, "RLIM_INFINITY", -1) and size >= limit:
+            self._fail(f"file size limit reached ({limit} bytes)")
+
+    def close(self, verify: bool = True) -> None:
+        """Finalise the file; with ``verify``, check it holds every frame written."""
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        if verify:
+            in_file = count_frames_in_file(self.path)
+            if in_file != self.frames:
+                written, self.frames, self.failed = self.frames, in_file, True
+                raise RecordingError(
+                    f"cannot write recording {self.path}: the file holds {in_file} of {written} frames (disk full or I/O error?)",
+                    in_file,
+                )
 
     def __enter__(self) -> Recorder:
         return self

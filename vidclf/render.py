@@ -12,7 +12,12 @@ Usage::
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import sys
+import threading
+from pathlib import Path
 
 import cv2
 import imutils
@@ -59,8 +64,61 @@ def draw_overlay(prediction: Prediction, labels: list[str], k: int = 3, fps: flo
 
 
 def display_available() -> bool:
-    """True when an X/Wayland display is reachable (OpenCV windows need one)."""
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    """True when a display really answers (OpenCV windows need one).
+
+    Windows and macOS have a native one. Elsewhere ``$DISPLAY`` alone proves nothing: a
+    stale value (an SSH session that ended, an Xvfb that was stopped) makes OpenCV's Qt
+    backend abort the whole process when the window opens, so the X server is asked first.
+    """
+    if sys.platform in ("win32", "darwin"):
+        return True
+    display = os.environ.get("DISPLAY")
+    if display:
+        return _x_display_answers(display)
+    wayland = os.environ.get("WAYLAND_DISPLAY")
+    if wayland:
+        socket_path = Path(wayland) if wayland.startswith("/") else Path(os.environ.get("XDG_RUNTIME_DIR", "/")) / wayland
+        return socket_path.is_socket()
+    return False
+
+
+def _libxcb() -> ctypes.CDLL | None:
+    """libxcb, the library OpenCV's Qt uses to reach X: the system's or the copy in OpenCV's wheel."""
+    candidates = [ctypes.util.find_library("xcb")]
+    candidates += sorted(str(p) for p in (Path(cv2.__file__).parent.parent / "opencv_python.libs").glob("libxcb-[0-9a-f]*.so*"))
+    for name in candidates:
+        if not name:
+            continue
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        lib.xcb_connect.restype = ctypes.c_void_p
+        lib.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
+        lib.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+        lib.xcb_disconnect.argtypes = [ctypes.c_void_p]
+        return lib
+    return None
+
+
+def _x_display_answers(display: str, timeout_s: float = 2.0) -> bool:
+    """Connect to the X server at ``display`` the way Qt will (xcb, with authentication)."""
+    lib = _libxcb()
+    if lib is None:
+        return True  # cannot ask; let OpenCV try as before
+    answer: list[bool] = []
+
+    def probe() -> None:
+        conn = lib.xcb_connect(display.encode(), None)
+        answer.append(bool(conn) and lib.xcb_connection_has_error(conn) == 0)
+        if conn:
+            lib.xcb_disconnect(conn)
+
+    # a remote host that never answers would block in connect(); the probe gets a deadline
+    thread = threading.Thread(target=probe, name="display-probe", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    return bool(answer and answer[0])
 
 
 class Window:

@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 
+from vidclf.errors import VidclfError
 from vidclf.frame_queue import FrameQueue
 from vidclf.messages import END_OF_STREAM, Prediction, StreamReset
 from vidclf.metrics import PipelineStats
@@ -41,6 +42,7 @@ class Renderer:
         self.predictions, self.labels, self.stop, self.stats = predictions, labels, stop, stats
         self.k, self.window, self.recorder, self.results = k, window, recorder, results
         self.quit_by_key = False
+        self.error: str | None = None  # a failed write (recording or results): the run stops
         self.segments = SegmentTracker()
         self._t0: float | None = None
         self._probe: list[tuple[float, object]] = []  # (capture time, annotated image)
@@ -108,14 +110,28 @@ class Renderer:
                 if isinstance(item, StreamReset):
                     continue
                 self.handle(item)
+        except VidclfError as exc:  # an output cannot be written: stop, keep what was saved
+            self._failed(exc)
         finally:
             self.close()
 
+    def _failed(self, exc: VidclfError) -> None:
+        self.error = self.error or str(exc)
+        self.stop.set()
+
     def close(self) -> None:
-        self._flush_probe()
+        """Finalise every output; a failure of one does not keep the others from closing."""
+        steps = [self._flush_probe]
         if self.recorder is not None:
-            self.recorder.close()
+            steps.append(self.recorder.close)
         if self.results is not None:
-            self.results.close(self.segments.as_dicts())
+            steps.append(lambda: self.results.close(self.segments.as_dicts()))
         if self.window is not None:
-            self.window.close()
+            steps.append(self.window.close)
+        for step in steps:
+            try:
+                step()
+            except VidclfError as exc:
+                self._failed(exc)
+        if self.recorder is not None:
+            self.stats.frames_written = self.recorder.frames

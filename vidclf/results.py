@@ -23,6 +23,7 @@ from pathlib import Path
 
 from vidclf.errors import VidclfError
 from vidclf.messages import Prediction
+from vidclf.outputs import summary_path
 from vidclf.render import top_k
 
 
@@ -59,14 +60,21 @@ class SegmentTracker:
 class ResultsWriter:
     FIELDS = ["frame", "time_s", "position_s", "label", "confidence", "top_k", "infer_ms", "latency_ms"]
 
+    @staticmethod
+    def check_suffix(path: str | Path) -> str:
+        suffix = Path(path).suffix.lower()
+        if suffix not in (".jsonl", ".csv"):
+            raise VidclfError(f"results file must end in .jsonl or .csv, got {Path(path).name}")
+        return suffix
+
     def __init__(self, path: str | Path, labels: list[str], k: int = 3):
         self.path = Path(path)
         self.labels, self.k = labels, k
-        suffix = self.path.suffix.lower()
-        if suffix not in (".jsonl", ".csv"):
-            raise VidclfError(f"results file must end in .jsonl or .csv, got {self.path.name}")
+        suffix = self.check_suffix(self.path)
         try:
-            self._file = self.path.open("w", newline="")
+            # line-buffered: readers can follow the file live, and a failing disk shows at
+            # the row that failed instead of at close
+            self._file = self.path.open("w", newline="", buffering=1)
         except OSError as exc:
             raise VidclfError(f"cannot write results {self.path}: {exc.strerror}") from None
         self._csv = csv.writer(self._file) if suffix == ".csv" else None
@@ -90,18 +98,34 @@ class ResultsWriter:
             round(prediction.infer_ms, 3),
             round(latency_ms, 3),
         ]
-        if self._csv:
-            row[5] = ";".join(f"{n}:{p}" for n, p in raw)
-            self._csv.writerow(row)
-        else:
-            self._file.write(json.dumps(dict(zip(self.FIELDS, row, strict=True))) + "\n")
+        try:
+            if self._csv:
+                row[5] = ";".join(f"{n}:{p}" for n, p in raw)
+                self._csv.writerow(row)
+            else:
+                self._file.write(json.dumps(dict(zip(self.FIELDS, row, strict=True))) + "\n")
+        except OSError as exc:
+            self._fail(exc)
         self.rows += 1
+
+    def _fail(self, exc: OSError) -> None:
+        try:
+            self._file.close()
+        except OSError:
+            pass  # the buffered tail is lost with the disk; the row count below says so
+        raise VidclfError(f"cannot write results {self.path}: {exc.strerror or exc}; it holds {self.rows} rows") from None
 
     def close(self, segments: list[dict] | None = None) -> None:
         """Close the file and write ``<results>.summary.json`` with ``segments``."""
         if self._file.closed:
             return
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError as exc:
+            self._fail(exc)
         self.summary = {"frames": self.rows, "segments": segments or []}
-        summary_path = self.path.with_name(self.path.name + ".summary.json")
-        summary_path.write_text(json.dumps(self.summary, indent=1) + "\n")
+        path = summary_path(self.path)
+        try:
+            path.write_text(json.dumps(self.summary, indent=1) + "\n")
+        except OSError as exc:
+            raise VidclfError(f"cannot write results summary {path}: {exc.strerror or exc}") from None

@@ -24,12 +24,15 @@ from pathlib import Path
 
 import cv2
 
-from vidclf.config import SourceConfig
+from vidclf.config import SourceConfig, shown
 from vidclf.errors import VidclfError
 from vidclf.frame_queue import FrameQueue
 from vidclf.messages import END_OF_STREAM, Frame, StreamReset
 from vidclf.metrics import PipelineStats
+from vidclf.redact import redact
 
+# OpenCV's V4L2/camera backends take an int; anything past this is a typo, not a camera
+MAX_WEBCAM_INDEX = 9999
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 
@@ -43,7 +46,8 @@ class SourceSpec:
         return self.kind in ("webcam", "stream")
 
     def __str__(self) -> str:
-        return f"webcam {self.value}" if self.kind == "webcam" else self.value
+        """How the source is shown anywhere (screen, logs, files): credentials masked."""
+        return f"webcam {self.value}" if self.kind == "webcam" else redact(self.value)
 
     @property
     def short_name(self) -> str:
@@ -57,20 +61,25 @@ class SourceInfo:
     height: int
     fps: float | None  # None when the source does not report a usable rate
     frame_count: int | None
+    # A file, or a remote file (http(s) URL with a known length): it has an end and its own
+    # timeline, every frame is classified, and the run ends with it (no reconnecting).
+    finite: bool = False
 
 
 def parse_source(text: str) -> SourceSpec:
     """Classify ``text`` as webcam index, stream URL or file; a missing file is an error."""
     text = str(text).strip()
-    if text.isdigit():
-        return SourceSpec("webcam", text)
+    if text.isascii() and text.isdigit():  # "²" and "٣" are digits to str.isdigit, not to OpenCV
+        if int(text) > MAX_WEBCAM_INDEX:
+            raise VidclfError(f"webcam index {shown(text)} is too large (at most {MAX_WEBCAM_INDEX})")
+        return SourceSpec("webcam", str(int(text)))
     if text.lower().startswith(STREAM_SCHEMES):
         return SourceSpec("stream", text)
     path = Path(text)
     if not path.exists():
-        raise VidclfError(f"video file not found: {text}")
+        raise VidclfError(f"video file not found: {redact(text)}")
     if not path.is_file():
-        raise VidclfError(f"not a video file: {text}")
+        raise VidclfError(f"not a video file: {redact(text)}")
     return SourceSpec("file", text)
 
 
@@ -90,11 +99,16 @@ def _capture(spec: SourceSpec, cfg: SourceConfig) -> cv2.VideoCapture:
     return cv2.VideoCapture(spec.value, cv2.CAP_FFMPEG, params)
 
 
-def _info(capture: cv2.VideoCapture, first_frame) -> SourceInfo:
+def _info(spec: SourceSpec, capture: cv2.VideoCapture, first_frame) -> SourceInfo:
     fps = capture.get(cv2.CAP_PROP_FPS)
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    # http(s) serves both live streams (MJPEG, live HLS) and plain files; only a file knows its length
+    finite = spec.kind == "file" or (spec.value.lower().startswith(("http://", "https://")) and count > 0)
+    # A file's rate is what it says, time-lapse (0.5) and high-speed (1000) included; live
+    # sources report junk often enough (0, 90000) that a rate outside 1-240 is measured instead.
+    plausible = 0.0 < fps <= 10_000.0 if finite else 1.0 <= fps <= 240.0
     h, w = first_frame.shape[:2]
-    return SourceInfo(w, h, fps if 1.0 <= fps <= 240.0 else None, count if count > 0 else None)
+    return SourceInfo(w, h, fps if plausible else None, count if count > 0 else None, finite)
 
 
 def open_source(spec: SourceSpec, cfg: SourceConfig) -> tuple[cv2.VideoCapture, SourceInfo, object]:
@@ -110,15 +124,55 @@ def open_source(spec: SourceSpec, cfg: SourceConfig) -> tuple[cv2.VideoCapture, 
             raise VidclfError(f"cannot open webcam {spec.value}: no such camera or it is busy")
         if spec.kind == "stream":
             raise VidclfError(
-                f"cannot open stream {spec.value}: unreachable or not a video stream (waited up to {cfg.open_timeout_s:g} s)"
+                f"cannot open stream {spec}: unreachable or not a video stream (waited up to {cfg.open_timeout_s:g} s)"
             )
-        raise VidclfError(f"cannot open video file {spec.value}: not a video or unsupported format")
+        raise VidclfError(f"cannot open video file {spec}: not a video or unsupported format")
     ok, frame = capture.read()
     if not ok or frame is None:
         capture.release()
-        what = f"video file {spec.value}" if spec.kind == "file" else str(spec)
+        what = f"video file {spec}" if spec.kind == "file" else str(spec)
         raise VidclfError(f"cannot decode {what}: no frame could be read (corrupt or empty?)")
-    return capture, _info(capture, frame), frame
+    return capture, _info(spec, capture, frame), frame
+
+
+def open_source_interruptibly(spec: SourceSpec, cfg: SourceConfig, stop: threading.Event):
+    """:func:`open_source` that gives up waiting as soon as ``stop`` is set.
+
+    OpenCV's open blocks in native code for up to ``open_timeout_s`` and cannot be
+    interrupted, so it runs on a helper thread while the caller watches ``stop`` (and, on
+    the main thread, stays able to run signal handlers). Returns None when stopped first;
+    a capture that opens after that is released by the helper.
+    """
+    lock = threading.Lock()
+    outcome: list = []
+    abandoned = False
+
+    def attempt() -> None:
+        try:
+            result = ("ok", open_source(spec, cfg))
+        except Exception as exc:
+            result = ("error", exc)
+        with lock:
+            if abandoned:
+                if result[0] == "ok":
+                    result[1][0].release()
+                return
+            outcome.append(result)
+
+    helper = threading.Thread(target=attempt, name="source-open", daemon=True)
+    helper.start()
+    while helper.is_alive():
+        helper.join(0.05)
+        if stop.is_set():
+            with lock:
+                if not outcome:
+                    abandoned = True
+                    return None
+            break
+    kind, value = outcome[0]
+    if kind == "error":
+        raise value
+    return value
 
 
 def backoff_delays(initial: float, maximum: float, rng: random.Random | None = None):
@@ -153,6 +207,7 @@ class FrameGrabber(threading.Thread):
         self.spec, self.capture, self.info, self.cfg = spec, capture, info, cfg
         self.out, self.stop, self.stats = out, stop, stats
         self._pending = first_frame
+        self._last_position = 0.0
         self.error: str | None = None
         self.frames_read = 0
 
@@ -167,37 +222,44 @@ class FrameGrabber(threading.Thread):
             self.stats.source_state = "ended" if self.error is None else "failed"
             self.out.put(END_OF_STREAM, force=True)
 
-    def _emit(self, image) -> bool:
-        position = self.frames_read / self.info.fps if self.spec.kind == "file" and self.info.fps else None
+    def _emit(self, image, position: float | None = None) -> bool:
         frame = Frame(self.frames_read, image, time.monotonic(), position)
+        self._last_position = position or 0.0
         self.frames_read += 1
         self.stats.source_fps.tick(frame.captured_at)
         return self.out.put(frame, self.stop)
 
+    def _position(self) -> float | None:
+        """The frame just read, on the file's own timeline: the decoder's timestamp, so that
+        variable-frame-rate files and loops (back to 0) are right. None for live sources."""
+        return self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 if self.info.finite else None
+
     def _loop(self) -> None:
         self.stats.source_state = "streaming"
-        paced = self.spec.kind == "file" and self.cfg.realtime and self.info.fps
+        paced = self.info.finite and self.cfg.realtime
         started = time.monotonic()
+        played = 0.0  # file time already replayed by earlier loops
         rewound = False  # a read failing right after a rewind means the file cannot loop
         if self._pending is not None:
-            self._emit(self._pending)
+            self._emit(self._pending, self._position())
             self._pending = None
         while not self.stop.is_set():
-            if paced:  # replay at the clip's own speed, like a camera would deliver it
-                delay = started + self.frames_read / self.info.fps - time.monotonic()
-                if delay > 0:
-                    self.stop.wait(delay)
             ok, image = self.capture.read()
             if ok and image is not None:
                 rewound = False
-                if not self._emit(image):
+                position = self._position()
+                if paced and position is not None:  # replay at the clip's own pace, like a camera
+                    delay = started + played + position - time.monotonic()
+                    if delay > 0 and self.stop.wait(delay):
+                        return
+                if not self._emit(image, position):
                     return
                 continue
-            if self.spec.kind == "file":
+            if self.info.finite:
                 if self.cfg.loop and not rewound:
                     rewound = True
+                    played += self._last_position + 1.0 / (self.info.fps or 30.0)
                     self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                    started = time.monotonic() - self.frames_read / (self.info.fps or 30.0)
                     continue
                 return  # end of file
             if not self._reconnect():
@@ -219,9 +281,12 @@ class FrameGrabber(threading.Thread):
                 self.stop.set()
                 return False
             try:
-                capture, _info, first = open_source(self.spec, self.cfg)
+                opened = open_source_interruptibly(self.spec, self.cfg, self.stop)
             except VidclfError:
                 continue
+            if opened is None:  # stopped while the source was opening
+                return False
+            capture, _info, first = opened
             self.capture = capture
             self.stats.reconnects += 1
             self.stats.source_state = "streaming"

@@ -3,6 +3,8 @@
 * :func:`extract_frames` — write a clip's frames as JPEGs (the RTSP server's input).
 * :class:`RtspServer` — the GStreamer RTSP server of ``tools/rtsp_server.py`` on 127.0.0.1,
   started and stopped by PID; ``kill()`` and ``start()`` again simulate a camera outage.
+* :class:`HttpFileServer` — serves a folder over HTTP on 127.0.0.1 with byte ranges (as a
+  web server or object store does; FFmpeg seeks to an mp4's index at the end of the file).
 
 Usage::
 
@@ -15,12 +17,15 @@ Usage::
 
 from __future__ import annotations
 
+import http.server
 import os
+import re
 import selectors
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -143,3 +148,63 @@ class RtspServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class _RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """``SimpleHTTPRequestHandler`` plus single byte ranges (``Range: bytes=a-b``)."""
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+    def send_head(self):
+        match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        path = Path(self.translate_path(self.path))
+        if not match or not path.is_file():
+            return super().send_head()
+        size = path.stat().st_size
+        start = int(match[1])
+        end = min(int(match[2]) if match[2] else size - 1, size - 1)
+        if start >= size:
+            self.send_error(416)
+            return None
+        handle = path.open("rb")
+        handle.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        self._remaining = end - start + 1
+        return handle
+
+    def copyfile(self, source, outputfile) -> None:
+        remaining = getattr(self, "_remaining", None)
+        if remaining is None:
+            return super().copyfile(source, outputfile)
+        while remaining > 0:
+            chunk = source.read(min(65536, remaining))
+            if not chunk:
+                break
+            outputfile.write(chunk)
+            remaining -= len(chunk)
+
+
+class HttpFileServer:
+    """Serve ``folder`` on 127.0.0.1 from a thread; ``url(name)`` gives a file's address."""
+
+    def __init__(self, folder: str | Path):
+        handler = lambda *a, **kw: _RangeHandler(*a, directory=str(folder), **kw)  # noqa: E731
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="http-file-server", daemon=True)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/{name}"
+
+    def __enter__(self) -> HttpFileServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
