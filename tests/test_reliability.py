@@ -3,6 +3,7 @@
 Each test drives the real CLI with real files, real servers on 127.0.0.1 and real signals.
 """
 
+import fractions
 import hashlib
 import json
 import os
@@ -315,6 +316,28 @@ def test_time_lapse_and_high_speed_files_keep_their_own_timeline(tmp_path, fps):
     assert cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FPS) == pytest.approx(fps, rel=1e-3)
     rows = read_jsonl(results)
     assert [r["position_s"] for r in rows] == pytest.approx([i / fps for i in range(12)], abs=1e-3)
+
+
+def test_variable_frame_rate_file_uses_the_decoders_timestamps(tmp_path):
+    """Frames 0, 0.1, 0.15, 1.0, 1.05 and 3.0 s into the file (written with PyAV): the
+    average rate (~2 FPS) would put them at index / 2."""
+    import av  # requirements-dev.txt
+
+    clip = tmp_path / "vfr.mp4"
+    times_ms = [0, 100, 150, 1000, 1050, 3000]
+    with av.open(str(clip), "w") as container:
+        stream_ = container.add_stream("mpeg4", rate=30)
+        stream_.width, stream_.height, stream_.pix_fmt = 160, 120, "yuv420p"
+        stream_.codec_context.time_base = fractions.Fraction(1, 1000)
+        for i, t in enumerate(times_ms):
+            frame = av.VideoFrame.from_ndarray(np.full((120, 160, 3), i * 40, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = t, fractions.Fraction(1, 1000)
+            container.mux(stream_.encode(frame))
+        container.mux(stream_.encode())
+    results = tmp_path / "r.jsonl"
+    result = stream("--source", str(clip), "--results", str(results))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [r["position_s"] for r in read_jsonl(results)] == pytest.approx([t / 1000 for t in times_ms], abs=1e-3)
 
 
 def test_loop_positions_stay_on_the_clips_timeline(tmp_path, shared):

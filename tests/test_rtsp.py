@@ -1,9 +1,18 @@
 """A real RTSP server on 127.0.0.1: streaming, loss and reconnection, giving up."""
 
+import re
 import signal
+import threading
 import time
 
+import cv2
 from conftest import assert_one_line_error, count_frames, parse_summary, read_jsonl, run_cli, start_cli, wait_rows
+
+from vidclf.config import SourceConfig
+from vidclf.frame_queue import FrameQueue
+from vidclf.metrics import PipelineStats
+from vidclf.source import FrameGrabber, open_source, parse_source
+from vidclf.testing import RtspServer
 
 
 def start_live(tmp_path, url, *extra):
@@ -92,3 +101,66 @@ def test_stalled_stream_is_detected_by_the_read_timeout(tmp_path, rtsp_server):
     rows = read_jsonl(results)
     gap = max(b["time_s"] - a["time_s"] for a, b in zip(rows, rows[1:], strict=False))
     assert gap >= 2.0  # 5 s frozen, less what the socket buffers still delivered
+
+
+def test_stall_is_declared_after_one_read_timeout(rtsp_server):
+    """Declared once read_timeout_s passes without a frame, not after the frames the decoder
+    held back have trickled out one timeout each (it used to take 3 timeouts)."""
+    cfg = SourceConfig(read_timeout_s=1.5, open_timeout_s=2.0, give_up_after_s=0)
+    spec = parse_source(rtsp_server.url)
+    capture, info, first = open_source(spec, cfg)
+    stop, stats = threading.Event(), PipelineStats()
+    grabber = FrameGrabber(spec, capture, info, first, cfg, FrameQueue(4, drop_oldest=True), stop, stats)
+    grabber.start()
+    try:
+        deadline = time.monotonic() + 20
+        while stats.source_fps.count < 30 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stats.source_state == "streaming"
+        rtsp_server.pause()
+        paused = time.monotonic()
+        while stats.source_state != "reconnecting" and time.monotonic() < paused + 15:
+            time.sleep(0.02)
+        took = time.monotonic() - paused
+    finally:
+        rtsp_server.resume()
+        stop.set()
+        grabber.join(10)
+    assert 1.0 <= took < 2.5, took  # one timeout (+ what the socket still buffered), not three
+
+
+def test_source_back_at_another_resolution_is_letterboxed_and_reported(tmp_path, rtsp_server, rtsp_frames):
+    small = tmp_path / "small"
+    small.mkdir()
+    for jpg in sorted(rtsp_frames.glob("*.jpg"))[:60]:  # same clip, now a square 120x120 camera
+        image = cv2.imread(str(jpg))
+        h, w = image.shape[:2]
+        square = image[:, (w - h) // 2 : (w - h) // 2 + h]
+        cv2.imwrite(str(small / jpg.name), cv2.resize(square, (120, 120)))
+    proc, video, results = start_live(tmp_path, rtsp_server.url, "--give-up-after", "60")
+    wait_rows(results, 45)
+    rtsp_server.kill()
+    smaller = RtspServer(small, fps=30, port=rtsp_server.port)
+    smaller.start()
+    try:
+        wait_rows(results, len(results.read_text().splitlines()) + 45, timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        smaller.stop()
+    assert proc.returncode == 0, stderr[-2000:]
+    summary = parse_summary(stdout)
+    assert summary["reconnects"] == 1
+    match = re.search(r"warning: the source came back at another resolution; (\d+) frames were letterboxed", stdout)
+    assert match and int(match.group(1)) >= 45
+    capture = cv2.VideoCapture(str(video))
+    first = capture.read()[1]
+    assert count_frames(video) == summary["recorded"]
+    last = None
+    for _ in range(summary["recorded"] - 1):
+        last = capture.read()[1]
+    assert last.shape == first.shape  # one size throughout, the first one
+    h, w = last.shape[:2]
+    # the square frames are centred with their aspect kept: black bars left and right, not stretched
+    assert last[:, : w // 8].mean() < 3 and last[:, -w // 8 :].mean() < 3
+    assert last[:, w // 2 - 20 : w // 2 + 20].mean() > 30

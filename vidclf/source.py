@@ -31,6 +31,8 @@ from vidclf.messages import END_OF_STREAM, Frame, StreamReset
 from vidclf.metrics import PipelineStats
 from vidclf.redact import redact
 
+# A live read that took this share of source.read_timeout_s or more was ended by the timeout
+STALL_FRACTION = 0.9
 # OpenCV's V4L2/camera backends take an int; anything past this is a typo, not a camera
 MAX_WEBCAM_INDEX = 9999
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
@@ -244,7 +246,15 @@ class FrameGrabber(threading.Thread):
             self._emit(self._pending, self._position())
             self._pending = None
         while not self.stop.is_set():
+            asked = time.monotonic()
             ok, image = self.capture.read()
+            if not self.info.finite and time.monotonic() - asked >= STALL_FRACTION * self.cfg.read_timeout_s:
+                # FFmpeg's read timeout fired. The decoder may still hand out the frames it
+                # held back (one per timed-out read, ~1 per decoding thread), which would make
+                # a stall take several timeouts to notice; those frames are stale anyway.
+                if not self._reconnect():
+                    return
+                continue
             if ok and image is not None:
                 rewound = False
                 position = self._position()
