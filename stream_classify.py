@@ -13,25 +13,19 @@ from __future__ import annotations
 
 import argparse
 
-from vidclf.entry import quiet_tensorflow, run_main
+from vidclf.entry import add_model_flags, model_overrides, quiet_tensorflow, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", help="config file (default: config.yaml next to this script)")
+    add_model_flags(p)
     p.add_argument("--source", "-s", help="webcam index, rtsp:// URL or video file")
-    p.add_argument("--model", "-m", help="model file (.tflite or .keras)")
-    p.add_argument("--labels", "-l", help="labels JSON (default: <model>.labels.json)")
-    p.add_argument("--size", type=int, help="K, predictions in the rolling average")
-    p.add_argument("--smoothing", choices=("mean", "ema", "none"), help="smoothing mode")
-    p.add_argument("--ema-alpha", type=float, help="weight of the newest prediction in ema mode")
     p.add_argument("--output", "-o", help="record the annotated stream (.avi or .mp4)")
     p.add_argument("--output-fps", type=float, help="recording FPS (default: the source's)")
     p.add_argument("--results", help="per-frame results file (.jsonl or .csv)")
     p.add_argument("--overwrite", action="store_true", default=None, help="replace existing output files (default: refuse to)")
     p.add_argument("--top-k", type=int, help="probability bars shown and logged")
     p.add_argument("--max-width", type=int, help="scale wider frames down to this width in the window")
-    p.add_argument("--threads", type=int, help="CPU threads for inference")
     p.add_argument("--max-batch", type=int, help="most queued frames classified in one model call")
     p.add_argument("--queue-size", type=int, help="frames buffered between grabber and predictor")
     p.add_argument("--realtime", action="store_true", default=None, help="pace a file at its FPS and drop frames like a camera")
@@ -55,14 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = override(
         load_config(args.config),
         {
+            **model_overrides(args),
             "source.source": args.source,
-            "model.path": args.model,
-            "model.labels": args.labels,
-            "model.threads": args.threads,
             "model.max_batch": args.max_batch,
-            "smoothing.size": args.size,
-            "smoothing.mode": args.smoothing,
-            "smoothing.ema_alpha": args.ema_alpha,
             "output.video": args.output,
             "output.fps": args.output_fps,
             "output.results": args.results,

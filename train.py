@@ -32,6 +32,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-images-per-class", type=int, help="cap per class (0 = all)")
     p.add_argument("--seed", type=int)
     p.add_argument("--no-quantize", dest="quantize", action="store_false", default=None, help="skip the quantised TFLite file")
+    p.add_argument("--extra-data", dest="extra_data_dirs", help="comma-separated extra class-folder trees (e.g. sports_extra)")
+    p.add_argument("--video-dir", help="training clips with a labels.json (their frames are trained on)")
+    p.add_argument("--video-frame-step", type=int, help="use every n-th frame of the training clips")
+    p.add_argument("--augment", choices=("flip", "video"), help="fine-tuning augmentation: flip, or video-like frames")
+    p.add_argument("--input-fit", choices=("squash", "crop"), help="how an image meets the square input")
+    p.add_argument("--init-model", help="fine-tune this .keras model further instead of a new head")
     return p.parse_args(argv)
 
 
@@ -58,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         "max_images_per_class",
         "seed",
         "quantize",
+        "extra_data_dirs",
+        "video_dir",
+        "video_frame_step",
+        "augment",
+        "input_fit",
+        "init_model",
     ]
     cfg = override(cfg, {f"train.{k}": getattr(args, k) for k in keys})
     train(cfg.train, name=args.name or Path(cfg.train.output_dir).name)

@@ -45,7 +45,10 @@ def test_rtsp_stream_is_classified_live_and_recorded(tmp_path, rtsp_server):
 
 
 def test_rtsp_loss_reconnects_resets_smoothing_and_resumes(tmp_path, rtsp_server):
-    proc, video, results = start_live(tmp_path, rtsp_server.url, "--give-up-after", "60")
+    # no hysteresis or threshold: the label after the reconnect shows the restarted window alone
+    proc, video, results = start_live(
+        tmp_path, rtsp_server.url, "--give-up-after", "60", "--hysteresis", "0", "--uncertain-below", "0"
+    )
     wait_rows(results, 60)
     rtsp_server.kill()  # the camera disappears mid-stream
     time.sleep(4)

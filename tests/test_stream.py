@@ -81,9 +81,13 @@ def test_csv_results(tmp_path, shared):
     assert float(rows[15]["position_s"]) == 1.0  # frame 15 of a 15 FPS clip
 
 
+# the plain smoothers alone: no "uncertain", no hysteresis, no minimum segment, no cut detection
+PLAIN = ("--uncertain-below", "0", "--hysteresis", "0", "--min-segment", "0", "--no-scene-cut")
+
+
 def montage_run(tmp_path, *args):
     results = tmp_path / "m.jsonl"
-    result = run_cli("stream_classify.py", "--source", str(MONTAGE), "--results", str(results), *args)
+    result = run_cli("stream_classify.py", "--source", str(MONTAGE), "--results", str(results), *PLAIN, *args)
     assert result.returncode == 0, result.stderr[-2000:]
     truth = json.loads(MONTAGE.with_suffix(".json").read_text())["segments"]
 

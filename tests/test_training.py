@@ -4,30 +4,29 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SPORTS, assert_one_line_error, run_cli
+from conftest import SHARED, SPORTS, assert_one_line_error, run_cli
 
 from vidclf.classifier import load_classifier
 from vidclf.config import TrainConfig
 from vidclf.dataset import load_images, scan_classes
 from vidclf.training import train
 
+# 3 classes x 14 images, split 8/3/3, one short fine-tuning epoch: seconds on 2 cores
+TINY = {
+    "data_dir": str(SPORTS),
+    "classes": ["football", "tennis", "weight_lifting"],
+    "max_images_per_class": 14,
+    "val_fraction": 0.2,
+    "test_fraction": 0.2,
+    "batch_size": 16,
+    "fine_tune_epochs": 1,
+    "fine_tune_layers": 12,
+}
+
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, shared):
-    out = tmp_path_factory.mktemp("tiny")
-    cfg = TrainConfig(
-        data_dir=str(SPORTS),
-        classes=["football", "tennis", "weight_lifting"],
-        output_dir=str(out),
-        epochs=4,
-        max_images_per_class=14,
-        val_fraction=0.2,
-        test_fraction=0.2,
-        batch_size=16,
-        fine_tune_epochs=1,
-        fine_tune_layers=12,
-    )
-    return train(cfg, name="tiny")
+    return train(TrainConfig(**TINY, output_dir=str(tmp_path_factory.mktemp("tiny")), epochs=4), name="tiny")
 
 
 def test_tiny_training_writes_every_artifact(tiny_run):
@@ -37,6 +36,7 @@ def test_tiny_training_writes_every_artifact(tiny_run):
         "tiny.tflite",
         "tiny.int8.tflite",
         "tiny.labels.json",
+        "tiny.calibration.json",
         "plot.png",
         "report.txt",
         "confusion_matrix.csv",
@@ -46,7 +46,9 @@ def test_tiny_training_writes_every_artifact(tiny_run):
         assert (out / name).stat().st_size > 0, name
     assert json.loads((out / "tiny.labels.json").read_text()) == ["football", "tennis", "weight_lifting"]
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["images"] == {"train": 24, "val": 9, "test": 9, "unreadable": 0}
+    assert metrics["images"] == {"train": 24, "val": 9, "test": 9, "unreadable": 0, "video_frames": 0}
+    calibration = json.loads((out / "tiny.calibration.json").read_text())  # fitted on the 9 val images
+    assert calibration["images"] == 9 and calibration["nll_after"] <= calibration["nll_before"]
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
     assert 2 <= metrics["epochs_run"] <= 4 + 1  # 1-4 head epochs (early stopping may cut) + 1 fine-tuning epoch
     assert "tiny.tflite" in (out / "MODEL_CARD.md").read_text()
@@ -133,3 +135,37 @@ def test_fine_tuning_touches_only_the_last_layers(tiny_run):
     assert "head_conv" in changed and "block15_project_conv" in changed
     assert "stem_conv" not in changed and "block0_dw_conv" not in changed
     assert not any(name.endswith("_bn") for name in changed)
+
+
+def test_fine_tuning_further_on_video_like_frames(tiny_run, tmp_path, shared):
+    """--init-model + --augment video + extra photos + frames of training clips."""
+    extra = tmp_path / "extra"
+    for name in ("tennis", "football"):  # a small extra tree (sports_extra has no football)
+        (extra / name).mkdir(parents=True)
+        for src in sorted((SPORTS / name).glob("*.jpg"))[-10:]:
+            (extra / name / src.name).write_bytes(src.read_bytes())
+    cfg = TrainConfig(
+        **TINY,
+        output_dir=str(tmp_path / "more"),
+        init_model=str(tiny_run.model_path),
+        extra_data_dirs=[str(extra)],
+        video_dir=str(SHARED / "video_train"),
+        video_frame_step=30,
+        augment="video",
+        quantize=False,
+    )
+    result = train(cfg, name="more")
+    images = result.metrics["images"]
+    assert images["train"] == 24 + 2 * 6 and images["val"] == 9 + 2 * 2 and images["test"] == 9 + 2 * 2
+    assert images["video_frames"] > 0  # the tennis clips of video_train (the only class of the three there)
+    assert result.metrics["test_accuracy_main"] is not None
+    before, after = keras_weights(tiny_run.model_path), keras_weights(result.model_path)
+    assert not all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))  # it trained further
+
+
+def keras_weights(path):
+    import keras
+
+    import vidclf.backbones  # noqa: F401  custom layers
+
+    return keras.saving.load_model(path, compile=False).get_weights()

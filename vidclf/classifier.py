@@ -20,12 +20,14 @@ from typing import Protocol
 
 import numpy as np
 
+from vidclf.calibration import load_temperature
 from vidclf.errors import VidclfError
 
 
 class Classifier(Protocol):
     labels: list[str]
     input_size: int
+    temperature: float  # calibration applied by the predictor (1.0: none)
 
     def predict(self, images: np.ndarray) -> np.ndarray: ...
 
@@ -147,4 +149,5 @@ def load_classifier(model_path: str | Path, labels_path: str | Path | None = Non
     probe = clf.predict(np.zeros((1, clf.input_size, clf.input_size, 3), np.uint8))
     if probe.ndim != 2 or probe.shape[1] != len(labels):
         raise VidclfError(f"labels do not match the model: {len(labels)} labels, model outputs {probe.shape[-1]} classes")
+    clf.temperature = load_temperature(path)
     return clf

@@ -48,6 +48,7 @@ class ModelConfig:
     labels: str | None = None
     threads: int = _opt(2, min=1, max=64)
     max_batch: int = _opt(8, min=1, max=256)
+    input_fit: str = _opt("squash", choices=("squash", "crop"))
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,12 @@ class SmoothingConfig:
     mode: str = _opt("mean", choices=("mean", "ema", "none"))
     size: int = _opt(16, min=1, max=10_000)
     ema_alpha: float = _opt(0.15, min=0.001, max=1.0)  # 0 would never move off the first frame
+    uncertain_below: float = _opt(0.5, min=0.0, max=1.0)
+    class_thresholds: dict[str, float] = field(default_factory=dict, metadata={"min": 0.0, "max": 1.0})
+    hysteresis_s: float = _opt(0.5, min=0.0, max=60.0)
+    min_segment_s: float = _opt(1.0, min=0.0, max=600.0)
+    scene_cut: bool = True
+    scene_cut_threshold: float = _opt(0.4, min=0.01, max=1.0)
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ class DisplayConfig:
     window: str = _opt("auto", choices=("auto", "on", "off"))
     window_name: str = "vidclf"
     max_width: int = _opt(1280, min=160, max=10_000)
-    top_k: int = _opt(3, min=1, max=20)
+    top_k: int = _opt(3, min=1, max=1000)
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,18 @@ class TrainConfig:
     max_images_per_class: int = _opt(0, min=0, max=10_000_000)
     seed: int = _opt(42, min=0, max=2**32 - 1)
     quantize: bool = True
+    extra_data_dirs: list[str] = field(default_factory=list)
+    video_dir: str | None = None
+    video_frame_step: int = _opt(5, min=1, max=10_000)
+    augment: str = _opt("flip", choices=("flip", "video"))
+    input_fit: str = _opt("squash", choices=("squash", "crop"))
+    init_model: str | None = None
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    clips: str = "../shared/data/clips"
+    output_dir: str = "runs/evaluate"
 
 
 @dataclass(frozen=True)
@@ -122,6 +141,7 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
 
 
 def shown(value: Any) -> str:
@@ -143,6 +163,13 @@ def _check_value(key: str, value: Any, tp: Any, meta: typing.Mapping[str, Any]) 
             return None
         tp = args[0]
         origin = typing.get_origin(tp)
+    if origin is dict:
+        _key_tp, value_tp = typing.get_args(tp)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise VidclfError(f"{key} must be a mapping, got {shown(value)}")
+        return {str(k): _check_value(f"{key}.{k}", v, value_tp, meta) for k, v in value.items()}
     if origin is list:
         (item_tp,) = typing.get_args(tp)
         if value is None:

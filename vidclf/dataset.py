@@ -89,17 +89,19 @@ def stratified_split(
     return DatasetSplit(class_names, train, val, test)
 
 
-def _read(path: Path, size: int) -> np.ndarray | None:
+def _read(path: Path, size: int, fit: str) -> np.ndarray | None:
     # imdecode(fromfile) instead of imread: it does not print warnings for broken files
     data = np.fromfile(str(path), dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    return None if image is None else prepare_image(image, size)
+    return None if image is None else prepare_image(image, size, fit)
 
 
-def load_images(items: list[LabelledImage], size: int, workers: int = 2) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+def load_images(
+    items: list[LabelledImage], size: int, workers: int = 2, fit: str = "squash"
+) -> tuple[np.ndarray, np.ndarray, list[Path]]:
     """Decode and resize ``items`` in parallel; return ``(images uint8 NHWC RGB, labels, unreadable paths)``."""
     with ThreadPoolExecutor(max_workers=workers) as pool:  # cv2 releases the GIL while decoding
-        decoded = list(pool.map(lambda it: _read(it.path, size), items))
+        decoded = list(pool.map(lambda it: _read(it.path, size, fit), items))
     keep = [i for i, img in enumerate(decoded) if img is not None]
     bad = [items[i].path for i, img in enumerate(decoded) if img is None]
     images = np.stack([decoded[i] for i in keep]) if keep else np.zeros((0, size, size, 3), np.uint8)

@@ -30,18 +30,17 @@ class Frame:
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
-    """A frame with its raw and smoothed class probabilities and how long inference took."""
+    """A frame with its raw and smoothed class probabilities, the label shown for it (a
+    class name or ``"uncertain"``, see :mod:`vidclf.decoding`) and how long inference took."""
 
     frame: Frame
     probs: np.ndarray
     smoothed: np.ndarray
-    label_index: int
+    label: str
+    confidence: float  # smoothed probability of the label (of the top class when uncertain)
     infer_ms: float  # this frame's share of the model call
     predicted_at: float
-
-    @property
-    def confidence(self) -> float:
-        return float(self.smoothed[self.label_index])
+    scene_cut: bool = False  # this frame starts a new shot: the smoothing window restarted here
 
 
 @dataclass(frozen=True, slots=True)

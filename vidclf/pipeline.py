@@ -29,8 +29,9 @@ import cv2
 from rich.console import Console
 
 from vidclf.classifier import Classifier, default_labels_path, load_classifier
-from vidclf.config import Config
+from vidclf.config import Config, SmoothingConfig
 from vidclf.dashboard import Dashboard
+from vidclf.decoding import LabelDecoder
 from vidclf.errors import VidclfError
 from vidclf.frame_queue import FrameQueue
 from vidclf.metrics import PipelineStats
@@ -41,6 +42,7 @@ from vidclf.redact import redact
 from vidclf.render import Window, display_available
 from vidclf.renderer import Renderer
 from vidclf.results import ResultsWriter
+from vidclf.scene_cut import SceneCutDetector
 from vidclf.smoothing import make_smoother
 from vidclf.source import FrameGrabber, SourceSpec, open_source_interruptibly, parse_source
 from vidclf.terminal import safe_print, write_text
@@ -117,6 +119,13 @@ class _SignalStop:
             signal.signal(sig, handler)
 
 
+def make_decoder(cfg: SmoothingConfig, labels: list[str]) -> LabelDecoder:
+    try:
+        return LabelDecoder(labels, cfg.uncertain_below, cfg.class_thresholds, cfg.hysteresis_s, cfg.min_segment_s)
+    except ValueError as exc:
+        raise VidclfError(f"smoothing.class_thresholds: {exc}") from None
+
+
 def _want_window(mode: str) -> bool:
     if mode == "off":
         return False
@@ -190,6 +199,8 @@ def _stream(cfg, console, stop, signals, spec, classifier, show_window, capture,
     frames = FrameQueue(queue_size, drop_oldest=live)
     predictions = FrameQueue(cfg.source.queue_size, drop_oldest=False)
     smoother = make_smoother(cfg.smoothing.mode, cfg.smoothing.size, cfg.smoothing.ema_alpha)
+    decoder = make_decoder(cfg.smoothing, classifier.labels)
+    cuts = SceneCutDetector(cfg.smoothing.scene_cut_threshold) if cfg.smoothing.scene_cut else None
 
     recorder = Recorder(cfg.output.video, cfg.output.fps or info.fps) if cfg.output.video else None
     results = None
@@ -210,7 +221,9 @@ def _stream(cfg, console, stop, signals, spec, classifier, show_window, capture,
         raise
 
     grabber = FrameGrabber(spec, capture, info, first_frame, cfg.source, frames, stop, stats)
-    predictor = Predictor(classifier, smoother, frames, predictions, stop, stats, cfg.model.max_batch)
+    predictor = Predictor(
+        classifier, smoother, frames, predictions, stop, stats, cfg.model.max_batch, decoder, cuts, cfg.model.input_fit
+    )
     renderer = Renderer(predictions, classifier.labels, stop, stats, cfg.display.top_k, window, recorder, results)
     dashboard_on = cfg.dashboard.enabled == "on" or (cfg.dashboard.enabled == "auto" and console.is_terminal)
     started, cpu_started = time.monotonic(), time.process_time()

@@ -1,12 +1,17 @@
 """The predictor thread: frames in, smoothed predictions out.
 
 Preprocessing is :func:`vidclf.preprocess.prepare_image` (the same function training used);
-normalisation is inside the model. The smoothing window lives here, and is cleared when a
-:class:`~vidclf.messages.StreamReset` arrives.
+normalisation is inside the model. Per frame: the model's probabilities, calibrated by the
+model's temperature (:mod:`vidclf.calibration`), go into the smoothing window, and the
+:class:`~vidclf.decoding.LabelDecoder` turns the smoothed probabilities into the label shown
+(``uncertain``, hysteresis, minimum segment). A scene cut (:mod:`vidclf.scene_cut`) or a
+:class:`~vidclf.messages.StreamReset` restarts the window: evidence from the old scene no
+longer applies.
 
 Usage::
 
-    predictor = Predictor(classifier, smoother, frames, predictions, stop, stats, max_batch=8)
+    predictor = Predictor(classifier, smoother, frames, predictions, stop, stats, max_batch=8,
+                          decoder=LabelDecoder(labels, threshold=0.5), cuts=SceneCutDetector())
     predictor.start()
 """
 
@@ -18,11 +23,14 @@ import time
 
 import numpy as np
 
+from vidclf.calibration import apply_temperature
 from vidclf.classifier import Classifier
+from vidclf.decoding import LabelDecoder
 from vidclf.frame_queue import FrameQueue
 from vidclf.messages import END_OF_STREAM, Frame, Prediction, StreamReset
 from vidclf.metrics import PipelineStats
 from vidclf.preprocess import prepare_image
+from vidclf.scene_cut import SceneCutDetector
 from vidclf.smoothing import Smoother
 
 
@@ -42,25 +50,42 @@ class Predictor(threading.Thread):
         stop: threading.Event,
         stats: PipelineStats,
         max_batch: int = 8,
+        decoder: LabelDecoder | None = None,
+        cuts: SceneCutDetector | None = None,
+        fit: str = "squash",
     ):
         super().__init__(name="predictor", daemon=True)
         self.classifier, self.smoother = classifier, smoother
+        self.decoder = decoder or LabelDecoder(classifier.labels)  # default: the top class, at once
+        self.cuts = cuts
+        self.temperature = getattr(classifier, "temperature", 1.0)
         self.frames, self.out, self.stop, self.stats = frames, out, stop, stats
-        self.max_batch = max_batch
+        self.max_batch, self.fit = max_batch, fit
         self.error: str | None = None
 
     def predict(self, frames: list[Frame]) -> list[Prediction]:
         """Classify ``frames`` in one model call and fold each, in order, into the smoothing window."""
-        batch = np.stack([prepare_image(f.image, self.classifier.input_size) for f in frames])
+        batch = np.stack([prepare_image(f.image, self.classifier.input_size, self.fit) for f in frames])
         t0 = time.perf_counter()
-        probs = self.classifier.predict(batch)
+        probs = apply_temperature(self.classifier.predict(batch), self.temperature)
         infer_ms = (time.perf_counter() - t0) * 1000 / len(frames)  # each frame's share of the call
         now = time.monotonic()
         out = []
         for frame, p in zip(frames, probs, strict=True):
+            cut = self.cuts is not None and self.cuts.update(frame.image)
+            if cut:
+                self.restart()
             smoothed = self.smoother.update(p)
-            out.append(Prediction(frame, p, smoothed, int(np.argmax(smoothed)), infer_ms, now))
+            # a file's own timeline (replays faster than real time), a live frame's capture time
+            t = frame.captured_at if frame.position_s is None else frame.position_s
+            label, confidence = self.decoder.update(smoothed, t)
+            out.append(Prediction(frame, p, smoothed, label, confidence, infer_ms, now, cut))
         return out
+
+    def restart(self) -> None:
+        """A new scene or a new connection: drop the old evidence, let the label change."""
+        self.smoother.reset()
+        self.decoder.cut()
 
     def _take(self) -> list:
         """The next item, plus the frames queued right behind it (never waits for more)."""
@@ -92,7 +117,9 @@ class Predictor(threading.Thread):
                 if control is END_OF_STREAM:
                     break
                 if isinstance(control, StreamReset):
-                    self.smoother.reset()
+                    self.restart()
+                    if self.cuts is not None:
+                        self.cuts.reset()
                     self.out.put(control, force=True)
         except Exception as exc:
             self.error = f"predictor failed: {type(exc).__name__}: {exc}"

@@ -46,7 +46,7 @@ def draw_overlay(prediction: Prediction, labels: list[str], k: int = 3, fps: flo
     # translucent panel: readable text on any background
     roi = image[0:panel_h, 0:panel_w]
     cv2.addWeighted(roi, 0.35, np.zeros_like(roi), 0.65, 0, dst=roi)
-    title = f"{labels[prediction.label_index]} {prediction.confidence:.0%}"
+    title = f"{prediction.label} {prediction.confidence:.0%}"
     cv2.putText(image, title, (8, line), _FONT, 0.9 * scale, _TEXT_COLOUR, 2, cv2.LINE_AA)
     bar_max = panel_w - int(170 * scale) - 16
     for row, (name, p) in enumerate(top_k(prediction.smoothed, labels, k), start=1):

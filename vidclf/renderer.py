@@ -77,7 +77,7 @@ class Renderer:
         latency_ms = (time.monotonic() - prediction.frame.captured_at) * 1000
         self.stats.latency_ms.add(latency_ms)
         self.stats.display_fps.tick(now)
-        self.stats.label = self.labels[prediction.label_index]
+        self.stats.label = prediction.label
         self.stats.top_k = top_k(prediction.smoothed, self.labels, self.k)
         # a file's segments sit on the video's own timeline, a live source's on the clock
         position = prediction.frame.position_s

@@ -86,7 +86,7 @@ class ResultsWriter:
     def write(self, prediction: Prediction, latency_ms: float, t0: float) -> None:
         t = prediction.frame.captured_at - t0
         position = prediction.frame.position_s
-        label = self.labels[prediction.label_index]
+        label = prediction.label
         raw = [[name, round(p, 4)] for name, p in top_k(prediction.probs, self.labels, self.k)]
         row = [
             prediction.frame.index,

@@ -31,12 +31,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from vidclf.backbones import BACKBONES, build_backbone
-from vidclf.classifier import load_classifier
+from vidclf.calibration import write_calibration
+from vidclf.classifier import default_labels_path, load_classifier, load_labels
 from vidclf.config import TrainConfig
 from vidclf.dataset import load_images, scan_classes, stratified_split
 from vidclf.errors import VidclfError
 from vidclf.export import export_tflite
 from vidclf.report import classification_report, plot_history, write_confusion_csv
+from vidclf.video_data import VideoFrameBatches, extra_items, load_raw, video_frames
 
 
 @dataclass
@@ -123,6 +125,10 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     started = time.perf_counter()
     class_names, items = scan_classes(cfg.data_dir, cfg.classes, cfg.max_images_per_class)
     split = stratified_split(class_names, items, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    main_test = len(split.test)  # the main folder's test images come first: its accuracy is reported alone too
+    for folder in cfg.extra_data_dirs:
+        more = extra_items(folder, class_names, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+        split = dataclasses.replace(split, train=split.train + more[0], val=split.val + more[1], test=split.test + more[2])
     out = Path(cfg.output_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -141,7 +147,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
         unreadable = []
         for part in ("train", "val", "test"):
             task = progress.add_task(f"load {part}", total=None, info="")
-            images, labels, bad = load_images(getattr(split, part), spec.input_size)
+            images, labels, bad = load_images(getattr(split, part), spec.input_size, fit=cfg.input_fit)
             progress.update(task, total=len(labels), completed=len(labels))
             unreadable += bad
             parts[part] = (images, labels)
@@ -153,38 +159,18 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
                 raise VidclfError(f"no readable {part} images for class(es): {', '.join(class_names[i] for i in missing)}")
 
         (x_train, y_train), (x_val, y_val), (x_test, y_test) = parts["train"], parts["val"], parts["test"]
-        f_train = _extract_features(backbone, x_train, cfg.batch_size, progress, "train")
-        f_val = _extract_features(backbone, x_val, cfg.batch_size, progress, "val")
-
-        # The head's layers are shared by the feature model (trained now) and the image model (saved).
-        dropout = keras.layers.Dropout(cfg.dropout, name="head_dropout")
-        dense = keras.layers.Dense(len(class_names), activation="softmax", name="predictions")
-        feat_in = keras.Input((f_train.shape[1],), name="features")
-        head = keras.Model(feat_in, dense(dropout(feat_in)), name="head")
         n_classes = len(class_names)
+        video_frame_count = 0
 
         def loss_fn():
             return keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
 
-        head.compile(keras.optimizers.Adam(cfg.learning_rate), loss_fn(), metrics=["accuracy"])
-        validation = (f_val, keras.utils.to_categorical(y_val, n_classes)) if len(y_val) else None
-        monitor = "val_loss" if validation else "loss"
-        history = head.fit(
-            f_train,
-            keras.utils.to_categorical(y_train, n_classes),
-            validation_data=validation,
-            epochs=cfg.epochs,
-            batch_size=cfg.batch_size,
-            class_weight=_class_weights(y_train, n_classes),
-            verbose=0,
-            callbacks=[
-                keras.callbacks.EarlyStopping(monitor, patience=8, restore_best_weights=True),
-                _keras_progress_callback(progress, "train head", cfg.epochs),
-            ],
-        ).history
-
-        image_in = keras.Input((spec.input_size, spec.input_size, 3), name="image")
-        model = keras.Model(image_in, dense(dropout(backbone(image_in))), name=name)
+        monitor = "val_loss" if len(y_val) else "loss"
+        if cfg.init_model:
+            model, history = _start_from(cfg.init_model, class_names), {}
+            backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+        else:
+            model, history = _train_head(cfg, backbone, spec, name, class_names, parts, progress, loss_fn)
 
         if cfg.fine_tune_epochs:
             backbone.trainable = True
@@ -199,13 +185,26 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
                 x = tf.image.random_flip_left_right(tf.cast(x, tf.float32))
                 return x, y
 
-            train_ds = (
-                tf.data.Dataset.from_tensor_slices((x_train, keras.utils.to_categorical(y_train, n_classes)))
-                .shuffle(len(x_train), seed=cfg.seed)
-                .batch(cfg.batch_size)
-                .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-                .prefetch(2)
-            )
+            weights = _class_weights(y_train, n_classes)
+            if cfg.augment == "video":
+                raw, raw_labels = load_raw(split.train)
+                if cfg.video_dir:
+                    frames, frame_labels = video_frames(cfg.video_dir, class_names, cfg.video_frame_step)
+                    raw, raw_labels = raw + frames, np.concatenate([raw_labels, frame_labels])
+                    video_frame_count = len(frames)
+                    console.print(f"+ {len(frames)} frames of training clips from {cfg.video_dir}")
+                weights = _class_weights(raw_labels, n_classes)
+                train_ds = VideoFrameBatches(
+                    raw, raw_labels, n_classes, cfg.batch_size, spec.input_size, cfg.input_fit, cfg.seed, weights, workers=2
+                )
+            else:
+                train_ds = (
+                    tf.data.Dataset.from_tensor_slices((x_train, keras.utils.to_categorical(y_train, n_classes)))
+                    .shuffle(len(x_train), seed=cfg.seed)
+                    .batch(cfg.batch_size)
+                    .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+                    .prefetch(2)
+                )
             val_ds = tf.data.Dataset.from_tensor_slices(
                 (x_val.astype(np.float32), keras.utils.to_categorical(y_val, n_classes))
             ).batch(cfg.batch_size)
@@ -214,7 +213,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
                 validation_data=val_ds if len(y_val) else None,
                 epochs=cfg.fine_tune_epochs,
                 shuffle=False,  # the dataset reshuffles itself every epoch
-                class_weight=_class_weights(y_train, n_classes),
+                class_weight=None if cfg.augment == "video" else weights,  # video batches carry their weights
                 verbose=0,
                 callbacks=[
                     keras.callbacks.EarlyStopping(monitor, patience=2, restore_best_weights=True),
@@ -224,6 +223,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
             for key, values in fine.items():
                 history.setdefault(key, []).extend(values)
             backbone.trainable = False
+
     train_seconds = time.perf_counter() - started
 
     model_path = out / f"{name}.keras"
@@ -247,6 +247,12 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
             "ms_per_frame": _median_ms_per_frame(clf, spec.input_size),
             "size_mb": path.stat().st_size / 1e6,
         }
+    # Temperature scaling on the validation images: "uncertain" thresholds then mean what they say
+    calibration = None
+    if len(y_val):
+        clf = load_classifier(model_path, labels_path, threads=2)
+        val_probs = np.concatenate([clf.predict(x_val[i : i + 32]) for i in range(0, len(x_val), 32)])
+        calibration = write_calibration(model_path, val_probs, y_val, "validation split")
     report_text, summary = classification_report(y_test, evaluations[model_path.name]["predictions"], class_names)
     (out / "report.txt").write_text(report_text)
     write_confusion_csv(np.array(summary["confusion_matrix"]), class_names, out / "confusion_matrix.csv")
@@ -256,11 +262,20 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
         "name": name,
         "classes": class_names,
         "backbone": cfg.backbone,
-        "images": {"train": len(y_train), "val": len(y_val), "test": len(y_test), "unreadable": len(unreadable)},
+        "images": {
+            "train": len(y_train),
+            "val": len(y_val),
+            "test": len(y_test),
+            "unreadable": len(unreadable),
+            "video_frames": video_frame_count,
+        },
+        "calibration": calibration,
         "epochs_run": len(history.get("loss", [])),
         "train_seconds": round(train_seconds, 1),
         "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "test_accuracy": summary["accuracy"],
+        # the main folder alone (its test images come first; exact unless some were unreadable)
+        "test_accuracy_main": float(np.mean(evaluations[model_path.name]["predictions"][:main_test] == y_test[:main_test])),
         "test_macro_f1": summary["macro_f1"],
         "val_accuracy_best": max(history.get("val_accuracy", [float("nan")])),
         "files": {
@@ -281,6 +296,55 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
         f"[green]test accuracy {summary['accuracy']:.3f}[/] ({len(y_test)} images), trained in {train_seconds:.0f} s; wrote {out}"
     )
     return TrainResult(out, class_names, model_path, tflite_paths, summary["accuracy"], train_seconds, metrics)
+
+
+def _train_head(cfg: TrainConfig, backbone, spec, name: str, class_names: list[str], parts: dict, progress, loss_fn):
+    """Cache the frozen backbone's features once, train the dropout + softmax head on them;
+    return the image model (backbone + head) and the training history."""
+    import keras
+
+    (x_train, y_train), (x_val, y_val) = parts["train"], parts["val"]
+    n_classes = len(class_names)
+    f_train = _extract_features(backbone, x_train, cfg.batch_size, progress, "train")
+    f_val = _extract_features(backbone, x_val, cfg.batch_size, progress, "val")
+    # The head's layers are shared by the feature model (trained now) and the image model (saved).
+    dropout = keras.layers.Dropout(cfg.dropout, name="head_dropout")
+    dense = keras.layers.Dense(len(class_names), activation="softmax", name="predictions")
+    feat_in = keras.Input((f_train.shape[1],), name="features")
+    head = keras.Model(feat_in, dense(dropout(feat_in)), name="head")
+    head.compile(keras.optimizers.Adam(cfg.learning_rate), loss_fn(), metrics=["accuracy"])
+    validation = (f_val, keras.utils.to_categorical(y_val, n_classes)) if len(y_val) else None
+    monitor = "val_loss" if validation else "loss"
+    history = head.fit(
+        f_train,
+        keras.utils.to_categorical(y_train, n_classes),
+        validation_data=validation,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        class_weight=_class_weights(y_train, n_classes),
+        verbose=0,
+        callbacks=[
+            keras.callbacks.EarlyStopping(monitor, patience=8, restore_best_weights=True),
+            _keras_progress_callback(progress, "train head", cfg.epochs),
+        ],
+    ).history
+
+    image_in = keras.Input((spec.input_size, spec.input_size, 3), name="image")
+    model = keras.Model(image_in, dense(dropout(backbone(image_in))), name=name)
+    return model, history
+
+
+def _start_from(path: str, class_names: list[str]):
+    """An existing model of this project to fine-tune further; its classes must be ours."""
+    import keras
+
+    labels = load_labels(default_labels_path(path))
+    if labels != class_names:
+        raise VidclfError(f"train.init_model {path} has classes {labels}, the data has {class_names}")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # keras raises many types for a bad file
+        raise VidclfError(f"cannot load train.init_model {path}: {str(exc).splitlines()[0][:200]}") from None
 
 
 def model_card(metrics: dict, report_text: str) -> str:

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Choose smoothing / decoding settings on the labelled validation clips, fast.
+
+The model runs once per clip through the real pipeline (every frame, all class
+probabilities logged, calibrated, no smoothing). Each setting is then replayed on those
+probabilities with the pipeline's own classes (:func:`make_smoother`, :class:`LabelDecoder`,
+:class:`SceneCutDetector`) and scored with :func:`vidclf.evaluate.score_clip` — seconds per
+setting instead of a minute. The setting chosen must then be confirmed with ``evaluate.py``
+(the real streaming path), whose figures are the ones to report.
+
+    python3 bench/sweep_decoding.py [--model models/sports22.tflite] [--clips ../shared/data/clips]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from vidclf.classifier import load_classifier  # noqa: E402
+from vidclf.config import OutputConfig, load_config, override  # noqa: E402
+from vidclf.decoding import LabelDecoder  # noqa: E402
+from vidclf.evaluate import load_ground_truth, score_clip, summarise, summary_line  # noqa: E402
+from vidclf.pipeline import run_pipeline  # noqa: E402
+from vidclf.scene_cut import SceneCutDetector  # noqa: E402
+from vidclf.smoothing import make_smoother  # noqa: E402
+
+
+def raw_runs(cfg, clips_dir: Path, classifier) -> dict:
+    """Per clip: rows (frame, position) and the calibrated probabilities of every class."""
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for truth in load_ground_truth(clips_dir / "labels.json"):
+            results = Path(tmp) / f"{truth.name}.jsonl"
+            run_cfg = override(
+                cfg,
+                {
+                    "source.source": str(clips_dir / truth.name),
+                    "smoothing.mode": "none",
+                    "smoothing.uncertain_below": 0.0,
+                    "smoothing.scene_cut": False,
+                    "display.window": "off",
+                    "display.top_k": len(classifier.labels),
+                    "dashboard.enabled": "off",
+                },
+            )
+            run_cfg = dataclasses.replace(run_cfg, output=OutputConfig(results=str(results), overwrite=True))
+            run_pipeline(run_cfg, classifier=classifier)
+            rows = [json.loads(line) for line in results.read_text().splitlines()]
+            index = {name: i for i, name in enumerate(classifier.labels)}
+            probs = np.zeros((len(rows), len(index)), np.float32)
+            for r, row in enumerate(rows):
+                for name, p in row["top_k"]:
+                    probs[r, index[name]] = p
+            runs[truth.name] = (truth, rows, probs, cut_distances(clips_dir / truth.name))
+    return runs
+
+
+def cut_distances(clip: Path) -> list[float]:
+    detector, capture, out = SceneCutDetector(), cv2.VideoCapture(str(clip)), []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            return out
+        out.append(detector.distance(frame))
+
+
+def replay(runs: dict, labels: list[str], s: dict) -> dict:
+    scores = []
+    for truth, rows, probs, cuts in runs.values():
+        smoother = make_smoother(s["mode"], s["size"], s["ema_alpha"])
+        decoder = LabelDecoder(labels, s["uncertain_below"], {}, s["hysteresis_s"], s["min_segment_s"])
+        replayed = []
+        for i, row in enumerate(rows):
+            if s["scene_cut"] and cuts[row["frame"]] > s["scene_cut_threshold"]:
+                smoother.reset()
+                decoder.cut()
+            label, confidence = decoder.update(smoother.update(probs[i]), row["position_s"])
+            top = int(np.argmax(probs[i]))
+            replayed.append({**row, "label": label, "confidence": confidence, "top_k": [[labels[top], float(probs[i, top])]]})
+        scores.append(score_clip(truth, replayed))
+    return summarise(scores)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None)
+    p.add_argument("--clips", default=None)
+    args = p.parse_args()
+    cfg = load_config()
+    if args.model:
+        cfg = override(cfg, {"model.path": args.model})
+    clips_dir = Path(args.clips or cfg.evaluate.clips)
+    classifier = load_classifier(cfg.model.path, cfg.model.labels, cfg.model.threads)
+    runs = raw_runs(cfg, clips_dir, classifier)
+    grid = {
+        "mode": ["mean"],
+        "size": [8, 16, 32],
+        "ema_alpha": [0.15],
+        "uncertain_below": [0.0, 0.4, 0.5, 0.6, 0.7],
+        "hysteresis_s": [0.0, 0.5, 1.0],
+        "min_segment_s": [0.0, 1.0, 2.0],
+        "scene_cut": [False, True],
+        "scene_cut_threshold": [0.4],
+    }
+    keys = list(grid)
+    for values in itertools.product(*grid.values()):
+        setting = dict(zip(keys, values, strict=True))
+        summary = replay(runs, classifier.labels, setting)
+        short = " ".join(f"{k}={v}" for k, v in setting.items() if len(grid[k]) > 1)
+        print(f"{short} | {summary_line(summary)}", flush=True)
+    for alpha in (0.05, 0.1, 0.2):
+        setting = {**dict(zip(keys, [g[0] for g in grid.values()], strict=True)), "mode": "ema", "ema_alpha": alpha}
+        setting.update(uncertain_below=0.5, hysteresis_s=0.5, min_segment_s=1.0, scene_cut=True)
+        print(f"ema alpha={alpha} | {summary_line(replay(runs, classifier.labels, setting))}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

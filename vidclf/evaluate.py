@@ -1,0 +1,273 @@
+"""Score a model + smoothing settings on labelled video clips, through the streaming code.
+
+Every clip is run by :func:`vidclf.pipeline.run_pipeline` (same grabber, preprocessing,
+calibration, smoother, decoder as ``stream_classify.py``) into a per-frame results file;
+the scores are computed from those rows alone, so what is scored is what a user would see.
+
+Ground truth is a ``labels.json`` as in ``../shared/data/clips``: per clip a ``class`` (one of
+the model's labels, or null: no sport, the right answer is ``uncertain``) and optionally
+``segments`` (``label``, ``first_frame``, ``last_frame``) for clips whose activity changes.
+
+Per clip: frame accuracy (raw top-1 and the label shown), dominant label and its share, label
+changes per minute, share of ``uncertain`` frames, and at each true segment boundary the
+switch latency (frames and seconds until the new true label is shown and holds for
+:data:`HOLD_S`). Plus a summary, a JSON file and a timeline picture per clip.
+
+Usage::
+
+    report = evaluate_clips(cfg, "../shared/data/clips", out_dir="runs/evaluate")
+    report["summary"]["sport_clips_right"]     # e.g. "8/8"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from rich.console import Console
+
+from vidclf.classifier import Classifier, load_classifier
+from vidclf.config import Config, OutputConfig, override
+from vidclf.decoding import UNCERTAIN
+from vidclf.errors import VidclfError
+from vidclf.pipeline import run_pipeline
+
+HOLD_S = 0.5  # a switch counts once the new label is shown for this long without a break
+
+
+@dataclass(frozen=True)
+class ClipTruth:
+    name: str
+    label: str | None  # the clip's class, None: no sport (uncertain is right)
+    segments: tuple[tuple[str, int, int], ...] = ()  # (label, first_frame, last_frame)
+
+    def at(self, frame: int) -> str:
+        """The right answer for ``frame``: a class name or ``uncertain``."""
+        for label, first, last in self.segments:
+            if first <= frame <= last:
+                return label
+        return self.label or UNCERTAIN
+
+    @property
+    def kind(self) -> str:
+        """``sport`` (one class), ``none`` (no sport) or ``segments`` (the activity changes)."""
+        return "segments" if self.segments else ("sport" if self.label else "none")
+
+
+def load_ground_truth(path: str | Path) -> list[ClipTruth]:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+        clips = []
+        for name, entry in sorted(data["clips"].items()):
+            segments = tuple((s["label"], int(s["first_frame"]), int(s["last_frame"])) for s in entry.get("segments", []))
+            clips.append(ClipTruth(name, entry.get("class"), segments))
+    except FileNotFoundError:
+        raise VidclfError(f"ground truth file not found: {path}") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise VidclfError(f"ground truth {path} is not a labels.json ({type(exc).__name__}: {exc})") from None
+    return clips
+
+
+def _changes(labels: list[str]) -> int:
+    return sum(a != b for a, b in zip(labels, labels[1:], strict=False))
+
+
+def switch_latencies(truth: ClipTruth, shown: list[str], times: list[float]) -> list[dict]:
+    """At each true boundary: how long until the new true label is shown and holds."""
+    out = []
+    for (label, first, last), _previous in zip(truth.segments[1:], truth.segments, strict=False):
+        latency = None
+        for start in range(first, min(last, len(shown) - 1) + 1):
+            if shown[start] != label:
+                continue
+            end = start
+            while end + 1 <= min(last, len(shown) - 1) and shown[end + 1] == label:
+                end += 1
+            if times[end] - times[start] >= HOLD_S or end == min(last, len(shown) - 1):
+                latency = start - first
+                break
+        out.append(
+            {
+                "frame": first,
+                "to": label,
+                "latency_frames": latency,
+                "latency_s": None if latency is None else round(times[first + latency] - times[first], 3),
+            }
+        )
+    return out
+
+
+def score_clip(truth: ClipTruth, rows: list[dict]) -> dict:
+    """The per-clip figures, from the per-frame rows of a results file."""
+    if not rows:
+        raise VidclfError(f"{truth.name}: no frames were classified")
+    expected = [truth.at(r["frame"]) for r in rows]
+    shown = [r["label"] for r in rows]
+    raw = [r["top_k"][0][0] for r in rows]
+    times = [r["position_s"] if r["position_s"] is not None else r["time_s"] for r in rows]
+    duration_min = max(times[-1] - times[0], 1e-6) / 60 if len(rows) > 1 else 1e-6
+    dominant, dominant_count = Counter(shown).most_common(1)[0]
+    sport_frames = [i for i, e in enumerate(expected) if e != UNCERTAIN]
+    return {
+        "clip": truth.name,
+        "truth": truth.label if truth.kind != "segments" else [s[0] for s in truth.segments],
+        "kind": truth.kind,
+        "frames": len(rows),
+        "accuracy": round(float(np.mean([s == e for s, e in zip(shown, expected, strict=True)])), 4),
+        # raw = the model's top-1 per frame, no smoothing and no "uncertain": only sport frames
+        "raw_accuracy": round(float(np.mean([raw[i] == expected[i] for i in sport_frames])), 4) if sport_frames else None,
+        "dominant_label": dominant,
+        "dominant_share": round(dominant_count / len(rows), 4),
+        "changes": _changes(shown),
+        "changes_per_min": round(_changes(shown) / duration_min, 2),
+        "uncertain_share": round(shown.count(UNCERTAIN) / len(rows), 4),
+        "switches": switch_latencies(truth, shown, times),
+    }
+
+
+def summarise(scores: list[dict]) -> dict:
+    sport = [s for s in scores if s["kind"] == "sport"]
+    none = [s for s in scores if s["kind"] == "none"]
+    single = sport + none
+    switches = [w for s in scores for w in s["switches"]]
+
+    def mean(values):
+        values = [v for v in values if v is not None]
+        return round(float(np.mean(values)), 4) if values else None
+
+    return {
+        "sport_clips_right": f"{sum(s['dominant_label'] == s['truth'] for s in sport)}/{len(sport)}",
+        "sport_accuracy": mean([s["accuracy"] for s in sport]),
+        "sport_raw_accuracy": mean([s["raw_accuracy"] for s in sport]),
+        "sport_uncertain_share": mean([s["uncertain_share"] for s in sport]),
+        "none_uncertain_share": mean([s["uncertain_share"] for s in none]),
+        "changes_per_min_mean": mean([s["changes_per_min"] for s in single]),
+        "changes_per_min_max": max((s["changes_per_min"] for s in single), default=None),
+        "switch_latency_s": [w["latency_s"] for w in switches],
+        "segments_accuracy": mean([s["accuracy"] for s in scores if s["kind"] == "segments"]),
+    }
+
+
+def summary_line(summary: dict) -> str:
+    latencies = ", ".join("never" if x is None else f"{x:.2f}" for x in summary["switch_latency_s"]) or "-"
+    return (
+        f"sport clips right {summary['sport_clips_right']}; sport frame accuracy {summary['sport_accuracy']} "
+        f"(raw {summary['sport_raw_accuracy']}, uncertain {summary['sport_uncertain_share']}); "
+        f"null clips uncertain {summary['none_uncertain_share']}; changes/min mean {summary['changes_per_min_mean']} "
+        f"(max {summary['changes_per_min_max']}); switch latency s [{latencies}]; "
+        f"segment clips accuracy {summary['segments_accuracy']}"
+    )
+
+
+def _colour(label: str) -> tuple[int, int, int]:
+    """A stable colour per label (BGR); uncertain is grey."""
+    if label == UNCERTAIN:
+        return (150, 150, 150)
+    hue = zlib.crc32(label.encode()) % 180
+    bgr = cv2.cvtColor(np.uint8([[[hue, 200, 230]]]), cv2.COLOR_HSV2BGR)[0, 0]
+    return tuple(int(c) for c in bgr)
+
+
+def draw_timeline(truth: ClipTruth, rows: list[dict], threshold: float, path: str | Path) -> Path:
+    """PNG: the true label strip, the shown label strip, the raw top-1 strip and the
+    confidence of the shown label (with the uncertain threshold), frame by frame."""
+    n, width, left = len(rows), 1000, 90
+    strips = [
+        ("truth", [truth.at(r["frame"]) for r in rows]),
+        ("shown", [r["label"] for r in rows]),
+        ("raw top-1", [r["top_k"][0][0] for r in rows]),
+    ]
+    legend_labels = sorted({label for _, labels in strips for label in labels})
+    strip_h, plot_h, legend_h = 26, 90, 22 * ((len(legend_labels) + 3) // 4)
+    height = 30 + len(strips) * (strip_h + 6) + plot_h + 20 + legend_h
+    image = np.full((height, left + width + 10, 3), 255, np.uint8)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    cv2.putText(image, f"{truth.name} ({n} frames)", (8, 20), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+
+    def x_of(i: int) -> int:
+        return left + int(i * width / max(n, 1))
+
+    y = 30
+    for name, labels in strips:
+        cv2.putText(image, name, (8, y + 18), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        for i, label in enumerate(labels):
+            cv2.rectangle(image, (x_of(i), y), (max(x_of(i + 1) - 1, x_of(i)), y + strip_h), _colour(label), -1)
+        y += strip_h + 6
+    cv2.putText(image, "confidence", (8, y + 18), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.rectangle(image, (left, y), (left + width, y + plot_h), (220, 220, 220), 1)
+    ty = y + plot_h - int(threshold * plot_h)
+    cv2.line(image, (left, ty), (left + width, ty), (0, 0, 200), 1)
+    points = np.array([[x_of(i), y + plot_h - int(r["confidence"] * plot_h)] for i, r in enumerate(rows)], np.int32)
+    cv2.polylines(image, [points], False, (40, 40, 40), 1, cv2.LINE_AA)
+    y += plot_h + 20
+    for j, label in enumerate(legend_labels):
+        lx, ly = left + (j % 4) * (width // 4), y + (j // 4) * 22
+        cv2.rectangle(image, (lx, ly - 12), (lx + 16, ly + 2), _colour(label), -1)
+        cv2.putText(image, label, (lx + 22, ly), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    path = Path(path)
+    if not cv2.imwrite(str(path), image):
+        raise VidclfError(f"cannot write timeline picture {path}")
+    return path
+
+
+def _read_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def evaluate_clips(
+    cfg: Config,
+    clips_dir: str | Path,
+    ground_truth: str | Path | None = None,
+    out_dir: str | Path = "runs/evaluate",
+    only: list[str] | None = None,
+    classifier: Classifier | None = None,
+    console: Console | None = None,
+) -> dict:
+    """Run every labelled clip through the pipeline; write ``evaluation.json``, per-clip
+    results and timelines into ``out_dir``; return the report."""
+    clips_dir = Path(clips_dir)
+    truths = load_ground_truth(ground_truth or clips_dir / "labels.json")
+    if only:
+        missing = set(only) - {t.name for t in truths}
+        if missing:
+            raise VidclfError(f"not in the ground truth: {', '.join(sorted(missing))}")
+        truths = [t for t in truths if t.name in only]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    console = console or Console()
+    classifier = classifier or load_classifier(cfg.model.path, cfg.model.labels, cfg.model.threads)
+    unknown = {t.label for t in truths if t.label} | {s[0] for t in truths for s in t.segments}
+    unknown -= set(classifier.labels)
+    if unknown:
+        raise VidclfError(f"the ground truth names classes the model does not have: {', '.join(sorted(unknown))}")
+    scores = []
+    for truth in truths:
+        clip = clips_dir / truth.name
+        results = out_dir / f"{truth.name}.jsonl"
+        settings = {"source.source": str(clip), "source.realtime": False, "source.loop": False}
+        run_cfg = override(cfg, {**settings, "display.window": "off", "dashboard.enabled": "off"})
+        # every frame, as fast as it goes; only the results file (replaced on each evaluation)
+        run_cfg = dataclasses.replace(run_cfg, output=OutputConfig(results=str(results), overwrite=True))
+        summary = run_pipeline(run_cfg, console, classifier)
+        if summary.error:
+            raise VidclfError(f"{truth.name}: {summary.error}")
+        rows = _read_rows(results)
+        score = score_clip(truth, rows)
+        score["timeline"] = str(draw_timeline(truth, rows, cfg.smoothing.uncertain_below, out_dir / f"{truth.name}.timeline.png"))
+        scores.append(score)
+    report = {
+        "model": str(cfg.model.path),
+        "settings": dataclasses.asdict(cfg.smoothing),
+        "ground_truth": str(ground_truth or clips_dir / "labels.json"),
+        "summary": summarise(scores),
+        "clips": scores,
+    }
+    (out_dir / "evaluation.json").write_text(json.dumps(report, indent=1) + "\n")
+    return report

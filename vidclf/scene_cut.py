@@ -1,0 +1,53 @@
+"""Scene-cut detection: a hard cut (broadcast, montage, edited clip) between two frames.
+
+Frames of one shot share their colours even while people move and the camera pans; at a
+cut the colour distribution jumps. :class:`SceneCutDetector` compares hue/saturation
+histograms of consecutive frames, shrunk to 64x36 first (cheap: ~0.1 ms a frame, and blind to
+noise and small motion), with the Bhattacharyya distance (0 = same, 1 = disjoint). Written
+by hand: the classic detectors (PySceneDetect) run whole files offline and add a dependency
+for ten lines of OpenCV.
+
+Usage::
+
+    cuts = SceneCutDetector(threshold=0.5)
+    if cuts.update(bgr_frame):
+        smoother.reset()
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+THUMBNAIL = (64, 36)
+
+
+def colour_signature(bgr: np.ndarray) -> np.ndarray:
+    """Normalised 16x8 hue/saturation histogram of a small copy of ``bgr``."""
+    small = cv2.resize(bgr, THUMBNAIL, interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+    hist = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256])
+    return cv2.normalize(hist, hist, norm_type=cv2.NORM_L1).astype(np.float32)
+
+
+class SceneCutDetector:
+    def __init__(self, threshold: float = 0.5):
+        self.threshold = threshold
+        self.last_distance = 0.0
+        self._previous: np.ndarray | None = None
+
+    def distance(self, bgr: np.ndarray) -> float:
+        """Bhattacharyya distance to the previous frame given (0 for the first)."""
+        signature = colour_signature(bgr)
+        previous, self._previous = self._previous, signature
+        if previous is None:
+            return 0.0
+        return float(cv2.compareHist(previous, signature, cv2.HISTCMP_BHATTACHARYYA))
+
+    def update(self, bgr: np.ndarray) -> bool:
+        """True when ``bgr`` starts a new shot."""
+        self.last_distance = self.distance(bgr)
+        return self.last_distance > self.threshold
+
+    def reset(self) -> None:
+        self._previous = None
