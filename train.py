@@ -38,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--augment", choices=("flip", "video"), help="fine-tuning augmentation: flip, or video-like frames")
     p.add_argument("--input-fit", choices=("squash", "crop"), help="how an image meets the square input")
     p.add_argument("--init-model", help="fine-tune this .keras model further instead of a new head")
+    p.add_argument("--background-class", help="add a no-sport class of this name (from _none folders and null clips)")
     return p.parse_args(argv)
 
 
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         "augment",
         "input_fit",
         "init_model",
+        "background_class",
     ]
     cfg = override(cfg, {f"train.{k}": getattr(args, k) for k in keys})
     train(cfg.train, name=args.name or Path(cfg.train.output_dir).name)

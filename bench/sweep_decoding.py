@@ -8,7 +8,7 @@ probabilities with the pipeline's own classes (:func:`make_smoother`, :class:`La
 setting instead of a minute. The setting chosen must then be confirmed with ``evaluate.py``
 (the real streaming path), whose figures are the ones to report.
 
-    python3 bench/sweep_decoding.py [--model models/sports22.tflite] [--clips ../shared/data/clips]
+    python3 bench/sweep_decoding.py [--model models/sports22.tflite] [--clips ../shared/data/clips] [--input-fit crop]
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def replay(runs: dict, labels: list[str], s: dict) -> dict:
     scores = []
     for truth, rows, probs, cuts in runs.values():
         smoother = make_smoother(s["mode"], s["size"], s["ema_alpha"])
-        decoder = LabelDecoder(labels, s["uncertain_below"], {}, s["hysteresis_s"], s["min_segment_s"])
+        decoder = LabelDecoder(labels, s["uncertain_below"], {}, s["hysteresis_s"], s["min_segment_s"], ["no_sport"])
         replayed = []
         for i, row in enumerate(rows):
             if s["scene_cut"] and cuts[row["frame"]] > s["scene_cut_threshold"]:
@@ -95,10 +95,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=None)
     p.add_argument("--clips", default=None)
+    p.add_argument("--input-fit", choices=("squash", "crop"), default=None)
     args = p.parse_args()
-    cfg = load_config()
-    if args.model:
-        cfg = override(cfg, {"model.path": args.model})
+    cfg = override(load_config(), {"model.path": args.model, "model.input_fit": args.input_fit})
     clips_dir = Path(args.clips or cfg.evaluate.clips)
     classifier = load_classifier(cfg.model.path, cfg.model.labels, cfg.model.threads)
     runs = raw_runs(cfg, clips_dir, classifier)

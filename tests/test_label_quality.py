@@ -49,6 +49,12 @@ def test_below_the_threshold_is_uncertain_and_per_class_overrides_apply():
         LabelDecoder(LABELS, class_thresholds={"zz": 0.5})
 
 
+def test_a_background_class_is_shown_as_uncertain():
+    decoder = LabelDecoder(LABELS, threshold=0.3, background=["c", "not_a_class"])
+    assert decoder.candidate(probs("c", 0.9)) == UNCERTAIN
+    assert decoder.candidate(probs("a", 0.9)) == "a"
+
+
 def test_hysteresis_needs_a_lead_of_its_length_before_switching():
     decoder = LabelDecoder(LABELS, hysteresis_s=0.5)
     # a (1 s), then b leads for 0.3 s (too short), a again, then b for good

@@ -137,12 +137,17 @@ def test_fine_tuning_touches_only_the_last_layers(tiny_run):
     assert not any(name.endswith("_bn") for name in changed)
 
 
-def test_fine_tuning_further_on_video_like_frames(tiny_run, tmp_path, shared):
-    """--init-model + --augment video + extra photos + frames of training clips."""
+def test_fine_tuning_further_on_video_like_frames_with_a_background_class(tiny_run, tmp_path, shared):
+    """--init-model + --augment video + extra photos + frames of training clips + a new
+    no-sport class: the 3-class head grows to 4, the old classes keep their weights."""
     extra = tmp_path / "extra"
-    for name in ("tennis", "football"):  # a small extra tree (sports_extra has no football)
+    for name, source in (
+        ("tennis", SPORTS / "tennis"),
+        ("football", SPORTS / "football"),
+        ("_none", SHARED / "sports_extra" / "_none"),
+    ):
         (extra / name).mkdir(parents=True)
-        for src in sorted((SPORTS / name).glob("*.jpg"))[-10:]:
+        for src in sorted(source.glob("*.jpg"))[-10:]:
             (extra / name / src.name).write_bytes(src.read_bytes())
     cfg = TrainConfig(
         **TINY,
@@ -152,15 +157,20 @@ def test_fine_tuning_further_on_video_like_frames(tiny_run, tmp_path, shared):
         video_dir=str(SHARED / "video_train"),
         video_frame_step=30,
         augment="video",
+        background_class="no_sport",
         quantize=False,
     )
     result = train(cfg, name="more")
+    assert result.class_names == ["football", "tennis", "weight_lifting", "no_sport"]
     images = result.metrics["images"]
-    assert images["train"] == 24 + 2 * 6 and images["val"] == 9 + 2 * 2 and images["test"] == 9 + 2 * 2
-    assert images["video_frames"] > 0  # the tennis clips of video_train (the only class of the three there)
-    assert result.metrics["test_accuracy_main"] is not None
+    assert images["train"] == 24 + 3 * 6 and images["val"] == 9 + 3 * 2 and images["test"] == 9 + 3 * 2
+    # frames of the tennis clips and of the 13 clips with no sport (the other classes have none there)
+    labels = json.loads((SHARED / "video_train" / "labels.json").read_text())["clips"]
+    used = [c for c in labels.values() if c["class"] in (None, "tennis")]
+    assert images["video_frames"] == sum((c["frames"] + 29) // 30 for c in used)
     before, after = keras_weights(tiny_run.model_path), keras_weights(result.model_path)
-    assert not all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))  # it trained further
+    assert before[-2].shape == (1280, 3) and after[-2].shape == (1280, 4)  # the head grew by one class
+    assert not np.allclose(before[-2], after[-2][:, :3])  # and it trained further
 
 
 def keras_weights(path):

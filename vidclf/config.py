@@ -73,6 +73,7 @@ class SmoothingConfig:
     class_thresholds: dict[str, float] = field(default_factory=dict, metadata={"min": 0.0, "max": 1.0})
     hysteresis_s: float = _opt(0.5, min=0.0, max=60.0)
     min_segment_s: float = _opt(1.0, min=0.0, max=600.0)
+    background_labels: list[str] = field(default_factory=lambda: ["no_sport"])
     scene_cut: bool = True
     scene_cut_threshold: float = _opt(0.4, min=0.01, max=1.0)
 
@@ -124,6 +125,7 @@ class TrainConfig:
     augment: str = _opt("flip", choices=("flip", "video"))
     input_fit: str = _opt("squash", choices=("squash", "crop"))
     init_model: str | None = None
+    background_class: str | None = None
 
 
 @dataclass(frozen=True)

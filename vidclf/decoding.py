@@ -5,7 +5,8 @@ class, even for a street with no sport in it. :class:`LabelDecoder` adds three r
 of the smoothed probabilities:
 
 * **uncertain** — the top class must reach its threshold (``threshold``, or a per-class
-  override), else the label is :data:`UNCERTAIN`;
+  override), else the label is :data:`UNCERTAIN`; a model's background class (trained on
+  scenes with no sport, ``background``) is shown as :data:`UNCERTAIN` too;
 * **hysteresis** — a new label (``uncertain`` included) must lead for ``hysteresis_s``
   seconds before it replaces the one shown;
 * **minimum segment** — a label, once shown, stays at least ``min_segment_s`` seconds.
@@ -24,7 +25,7 @@ Usage::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -40,12 +41,14 @@ class LabelDecoder:
         class_thresholds: Mapping[str, float] | None = None,
         hysteresis_s: float = 0.0,
         min_segment_s: float = 0.0,
+        background: Iterable[str] = (),
     ):
         unknown = set(class_thresholds or {}) - set(labels)
         if unknown:
             raise ValueError(f"thresholds for classes the model does not have: {', '.join(sorted(unknown))}")
         self.labels = labels
         self.thresholds = np.array([(class_thresholds or {}).get(name, threshold) for name in labels], np.float32)
+        self.background = set(background) & set(labels)  # names a model does not have are ignored
         self.hysteresis_s, self.min_segment_s = hysteresis_s, min_segment_s
         self.shown: str | None = None
         self._shown_since = 0.0
@@ -56,7 +59,9 @@ class LabelDecoder:
     def candidate(self, smoothed: np.ndarray) -> str:
         """What this frame alone says: the top class if it reaches its threshold."""
         top = int(np.argmax(smoothed))
-        return self.labels[top] if smoothed[top] >= self.thresholds[top] else UNCERTAIN
+        if smoothed[top] < self.thresholds[top] or self.labels[top] in self.background:
+            return UNCERTAIN
+        return self.labels[top]
 
     def update(self, smoothed: np.ndarray, t: float) -> tuple[str, float]:
         """Fold in one frame's smoothed probabilities; return ``(label shown, its confidence)``.

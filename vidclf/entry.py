@@ -28,6 +28,7 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", "-m", help="model file (.tflite or .keras)")
     p.add_argument("--labels", "-l", help="labels JSON (default: <model>.labels.json)")
     p.add_argument("--threads", type=int, help="CPU threads for inference")
+    p.add_argument("--input-fit", choices=("squash", "crop"), help="how a frame meets the model's square input")
     p.add_argument("--size", type=int, help="K, predictions in the rolling average")
     p.add_argument("--smoothing", choices=("mean", "ema", "none"), help="smoothing mode")
     p.add_argument("--ema-alpha", type=float, help="weight of the newest prediction in ema mode")
@@ -43,6 +44,7 @@ def model_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "model.path": args.model,
         "model.labels": args.labels,
         "model.threads": args.threads,
+        "model.input_fit": args.input_fit,
         "smoothing.size": args.size,
         "smoothing.mode": args.smoothing,
         "smoothing.ema_alpha": args.ema_alpha,

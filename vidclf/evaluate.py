@@ -8,7 +8,8 @@ Ground truth is a ``labels.json`` as in ``../shared/data/clips``: per clip a ``c
 the model's labels, or null: no sport, the right answer is ``uncertain``) and optionally
 ``segments`` (``label``, ``first_frame``, ``last_frame``) for clips whose activity changes.
 
-Per clip: frame accuracy (raw top-1 and the label shown), dominant label and its share, label
+Writes ``evaluation.json``, ``evaluation.md`` (a table for a model card), and per clip its
+results rows and a timeline picture. Per clip: frame accuracy (raw top-1 and the label shown), dominant label and its share, label
 changes per minute, share of ``uncertain`` frames, and at each true segment boundary the
 switch latency (frames and seconds until the new true label is shown and holds for
 :data:`HOLD_S`). Plus a summary, a JSON file and a timeline picture per clip.
@@ -166,6 +167,24 @@ def summary_line(summary: dict) -> str:
     )
 
 
+def markdown_report(report: dict) -> str:
+    """The per-clip table and the summary, for a model card."""
+    lines = [
+        "| clip | truth | frame accuracy (raw) | dominant label (share) | changes/min | uncertain | switch latency |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in report["clips"]:
+        truth = " → ".join(s["truth"]) if isinstance(s["truth"], list) else (s["truth"] or "none")
+        raw = "" if s["raw_accuracy"] is None else f" ({s['raw_accuracy']:.2f})"
+        switches = ", ".join("never" if w["latency_s"] is None else f"{w['latency_s']:.2f} s" for w in s["switches"])
+        lines.append(
+            f"| {s['clip']} | {truth} | {s['accuracy']:.2f}{raw} | {s['dominant_label']} ({s['dominant_share']:.2f}) "
+            f"| {s['changes_per_min']:.1f} | {s['uncertain_share']:.2f} | {switches or '-'} |"
+        )
+    lines += ["", f"Summary: {summary_line(report['summary'])}.", ""]
+    return "\n".join(lines)
+
+
 def _colour(label: str) -> tuple[int, int, int]:
     """A stable colour per label (BGR); uncertain is grey."""
     if label == UNCERTAIN:
@@ -270,4 +289,5 @@ def evaluate_clips(
         "clips": scores,
     }
     (out_dir / "evaluation.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out_dir / "evaluation.md").write_text(markdown_report(report))
     return report

@@ -121,7 +121,9 @@ class _SignalStop:
 
 def make_decoder(cfg: SmoothingConfig, labels: list[str]) -> LabelDecoder:
     try:
-        return LabelDecoder(labels, cfg.uncertain_below, cfg.class_thresholds, cfg.hysteresis_s, cfg.min_segment_s)
+        return LabelDecoder(
+            labels, cfg.uncertain_below, cfg.class_thresholds, cfg.hysteresis_s, cfg.min_segment_s, cfg.background_labels
+        )
     except ValueError as exc:
         raise VidclfError(f"smoothing.class_thresholds: {exc}") from None
 

@@ -126,8 +126,13 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     class_names, items = scan_classes(cfg.data_dir, cfg.classes, cfg.max_images_per_class)
     split = stratified_split(class_names, items, cfg.val_fraction, cfg.test_fraction, cfg.seed)
     main_test = len(split.test)  # the main folder's test images come first: its accuracy is reported alone too
+    if cfg.background_class:  # "no sport": its images come from the extra trees' _none folders and null clips
+        if cfg.background_class in class_names:
+            raise VidclfError(f"train.background_class {cfg.background_class!r} is also a class folder of {cfg.data_dir}")
+        class_names = [*class_names, cfg.background_class]
+        split = dataclasses.replace(split, class_names=class_names)
     for folder in cfg.extra_data_dirs:
-        more = extra_items(folder, class_names, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+        more = extra_items(folder, class_names, cfg.val_fraction, cfg.test_fraction, cfg.seed, cfg.background_class)
         split = dataclasses.replace(split, train=split.train + more[0], val=split.val + more[1], test=split.test + more[2])
     out = Path(cfg.output_dir)
     try:
@@ -189,7 +194,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
             if cfg.augment == "video":
                 raw, raw_labels = load_raw(split.train)
                 if cfg.video_dir:
-                    frames, frame_labels = video_frames(cfg.video_dir, class_names, cfg.video_frame_step)
+                    frames, frame_labels = video_frames(cfg.video_dir, class_names, cfg.video_frame_step, cfg.background_class)
                     raw, raw_labels = raw + frames, np.concatenate([raw_labels, frame_labels])
                     video_frame_count = len(frames)
                     console.print(f"+ {len(frames)} frames of training clips from {cfg.video_dir}")
@@ -335,16 +340,28 @@ def _train_head(cfg: TrainConfig, backbone, spec, name: str, class_names: list[s
 
 
 def _start_from(path: str, class_names: list[str]):
-    """An existing model of this project to fine-tune further; its classes must be ours."""
+    """An existing model of this project to fine-tune further. Its classes must be ours, or
+    ours less the last (a background class being added): the head then grows by one output,
+    the old classes keeping their weights."""
     import keras
 
     labels = load_labels(default_labels_path(path))
-    if labels != class_names:
+    if labels != class_names and labels != class_names[:-1]:
         raise VidclfError(f"train.init_model {path} has classes {labels}, the data has {class_names}")
     try:
-        return keras.saving.load_model(path, compile=False)
+        model = keras.saving.load_model(path, compile=False)
     except Exception as exc:  # keras raises many types for a bad file
         raise VidclfError(f"cannot load train.init_model {path}: {str(exc).splitlines()[0][:200]}") from None
+    if labels == class_names:
+        return model
+    old = model.get_layer("predictions")
+    kernel, bias = old.get_weights()
+    dense = keras.layers.Dense(len(class_names), activation="softmax", name="predictions")
+    features = old.input
+    model = keras.Model(model.inputs, dense(features), name=model.name)
+    # the new class starts as an average class that is rarely chosen; fine-tuning shapes it
+    dense.set_weights([np.concatenate([kernel, kernel.mean(1, keepdims=True)], 1), np.append(bias, bias.min() - 1.0)])
+    return model
 
 
 def model_card(metrics: dict, report_text: str) -> str:

@@ -33,6 +33,8 @@ from vidclf.errors import VidclfError
 from vidclf.preprocess import prepare_image
 
 MAX_SIDE = 480  # longer side kept for augmentation: more than any model input, a fraction of 1080p
+# Negatives ("no sport, or not one of ours") in an extra class-folder tree, as in sports_extra/
+NEGATIVES_FOLDER = "_none"
 
 
 def _cap(image: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
@@ -42,16 +44,23 @@ def _cap(image: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
 
 
 def extra_items(
-    folder: str | Path, class_names: list[str], val_fraction: float, test_fraction: float, seed: int
+    folder: str | Path,
+    class_names: list[str],
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    background: str | None = None,
 ) -> tuple[list[LabelledImage], list[LabelledImage], list[LabelledImage]]:
-    """(train, val, test) items from ``folder``'s class folders that name one of ``class_names``."""
+    """(train, val, test) items from ``folder``'s class folders that name one of ``class_names``;
+    with a ``background`` class, its images are those of the ``_none`` folder."""
     root = Path(folder)
     if not root.is_dir():
         raise VidclfError(f"extra data folder not found: {root}")
     rng = random.Random(seed)
     train, val, test = [], [], []
     for label, name in enumerate(class_names):
-        files = sorted(p for p in (root / name).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if (root / name).is_dir() else []
+        sub = root / (NEGATIVES_FOLDER if name == background else name)
+        files = sorted(p for p in sub.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if sub.is_dir() else []
         rng.shuffle(files)
         n_test, n_val = round(len(files) * test_fraction), round(len(files) * val_fraction)
         test += [LabelledImage(f, label) for f in files[:n_test]]
@@ -60,9 +69,12 @@ def extra_items(
     return train, val, test
 
 
-def video_frames(folder: str | Path, class_names: list[str], step: int = 5) -> tuple[list[np.ndarray], np.ndarray]:
+def video_frames(
+    folder: str | Path, class_names: list[str], step: int = 5, background: str | None = None
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Every ``step``-th frame (BGR, capped) of the clips in ``folder/labels.json`` whose class
-    is one of ``class_names`` (clips of no sport are left out: there is no class for them)."""
+    is one of ``class_names``; clips of no sport (class null) become the ``background`` class,
+    or are left out without one."""
     root = Path(folder)
     try:
         clips = json.loads((root / "labels.json").read_text())["clips"]
@@ -70,7 +82,8 @@ def video_frames(folder: str | Path, class_names: list[str], step: int = 5) -> t
         raise VidclfError(f"{root}: no usable labels.json ({exc})") from None
     images, labels = [], []
     for name, entry in sorted(clips.items()):
-        if entry.get("class") not in class_names:
+        label = entry.get("class") or background
+        if label not in class_names:
             continue
         capture = cv2.VideoCapture(str(root / name))
         index = 0
@@ -80,7 +93,7 @@ def video_frames(folder: str | Path, class_names: list[str], step: int = 5) -> t
                 break
             if index % step == 0:
                 images.append(_cap(frame))
-                labels.append(class_names.index(entry["class"]))
+                labels.append(class_names.index(label))
             index += 1
         capture.release()
     return images, np.array(labels, dtype=np.int64)
