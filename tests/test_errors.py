@@ -73,7 +73,7 @@ def test_unsupported_model_format(tmp_path):
 def test_labels_that_do_not_match_the_model(tmp_path):
     labels = tmp_path / "labels.json"
     labels.write_text(json.dumps(["football", "tennis", "weight_lifting"]))
-    assert_one_line_error(stream("--labels", str(labels)), "labels do not match the model", "3 labels", "22")
+    assert_one_line_error(stream("--labels", str(labels)), "labels do not match the model", "3 labels", "23")
 
 
 def test_missing_and_malformed_labels(tmp_path):

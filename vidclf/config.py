@@ -48,7 +48,7 @@ class ModelConfig:
     labels: str | None = None
     threads: int = _opt(2, min=1, max=64)
     max_batch: int = _opt(8, min=1, max=256)
-    input_fit: str = _opt("squash", choices=("squash", "crop"))
+    input_fit: str = _opt("crop", choices=("squash", "crop"))
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,11 @@ class SourceConfig:
 @dataclass(frozen=True)
 class SmoothingConfig:
     mode: str = _opt("mean", choices=("mean", "ema", "none"))
-    size: int = _opt(16, min=1, max=10_000)
+    size: int = _opt(8, min=1, max=10_000)
     ema_alpha: float = _opt(0.15, min=0.001, max=1.0)  # 0 would never move off the first frame
-    uncertain_below: float = _opt(0.5, min=0.0, max=1.0)
+    uncertain_below: float = _opt(0.7, min=0.0, max=1.0)
     class_thresholds: dict[str, float] = field(default_factory=dict, metadata={"min": 0.0, "max": 1.0})
-    hysteresis_s: float = _opt(0.5, min=0.0, max=60.0)
+    hysteresis_s: float = _opt(1.0, min=0.0, max=60.0)
     min_segment_s: float = _opt(1.0, min=0.0, max=600.0)
     background_labels: list[str] = field(default_factory=lambda: ["no_sport"])
     scene_cut: bool = True
@@ -123,7 +123,7 @@ class TrainConfig:
     video_dir: str | None = None
     video_frame_step: int = _opt(5, min=1, max=10_000)
     augment: str = _opt("flip", choices=("flip", "video"))
-    input_fit: str = _opt("squash", choices=("squash", "crop"))
+    input_fit: str = _opt("crop", choices=("squash", "crop"))
     init_model: str | None = None
     background_class: str | None = None
 

@@ -373,6 +373,13 @@ def model_card(metrics: dict, report_text: str) -> str:
     files = "\n".join(rows)
     cfg, images = metrics["config"], metrics["images"]
     tuned = f"; last {cfg['fine_tune_layers']} layers fine-tuned" if cfg["fine_tune_epochs"] else ""
+    sources = [f"`{d}`" for d in cfg.get("extra_data_dirs") or []]
+    if images.get("video_frames"):
+        sources.append(f"{images['video_frames']} frames of the clips in `{cfg.get('video_dir')}`")
+    fit = cfg.get("input_fit", "squash")
+    how = "the centred square of the frame" if fit == "crop" else "the whole frame resized"
+    fit_text = f"`{fit}` fit ({how}, `vidclf.preprocess.prepare_image`)"
+    extra_data = f"; also {', '.join(sources)} (augmentation: {cfg.get('augment')})" if sources else ""
     split = (
         f"train {images['train']}, val {images['val']}, test {images['test']} images ({images['unreadable']} unreadable skipped)"
     )
@@ -382,8 +389,8 @@ Image classifier for sports scenes, trained by `train.py` (vidclf).
 
 - **Classes ({len(metrics["classes"])})**: {", ".join(metrics["classes"])}
 - **Backbone**: {metrics["backbone"]} (ImageNet-pretrained, frozen{tuned}) + dropout {cfg["dropout"]} + softmax head
-- **Input**: RGB 224x224 resized from the whole frame (`vidclf.preprocess.prepare_image`); normalisation is inside the model
-- **Data**: `{cfg["data_dir"]}`, stratified split seed {cfg["seed"]}: {split}
+- **Input**: RGB square, {fit_text}; normalisation is inside the model
+- **Data**: `{cfg["data_dir"]}`, stratified split seed {cfg["seed"]}: {split}{extra_data}
 - **Training**: {metrics["epochs_run"]} epochs, {metrics["train_seconds"]:.0f} s wall on {metrics["cpu"]}
 - **Test accuracy**: {metrics["test_accuracy"]:.3f} (macro F1 {metrics["test_macro_f1"]:.3f}); \
 best validation accuracy {metrics["val_accuracy_best"]:.3f}
