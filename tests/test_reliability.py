@@ -158,6 +158,36 @@ def test_results_that_cannot_be_written_fail_loudly(tmp_path, shared):
     assert f"holds {complete_rows} rows" in line
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real, nearly full file system: a 3 MiB tmpfs mounted for the test (needs root, as CI
+    and the development machines run; skipped where mounting is not allowed)."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount_point)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=True)
+
+
+@pytest.mark.parametrize("output", ["--output", "--results"])
+def test_a_full_disk_stops_the_run_with_the_true_count(small_disk, shared, output):
+    """ENOSPC from a real file system, for the recording and for the results file."""
+    path = small_disk / ("out.avi" if output == "--output" else "r.jsonl")
+    if output == "--results":  # leave the results file ~20 kB of room
+        (small_disk / "filler").write_bytes(b"\0" * (3 * 1024 * 1024 - 20_000))
+    result = stream("--source", str(LONG_CLIP), output, str(path), timeout=120)
+    summary = parse_summary(result.stdout)
+    assert summary["ended_by"] == "error" and summary["shown"] < 795
+    if output == "--output":
+        line = assert_one_line_error(result, "cannot write recording", "no space left")
+        assert 0 < summary["recorded"] == count_frames(path)  # what the file really holds
+        assert f"holds {summary['recorded']} frames" in line
+    else:
+        assert_one_line_error(result, "cannot write results", "No space left on device")
+
+
 @pytest.mark.parametrize("target", ["/dev/full", "fifo"])
 def test_outputs_that_are_not_regular_files_are_refused_at_once(tmp_path, target):
     if target == "fifo":
