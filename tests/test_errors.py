@@ -91,6 +91,12 @@ def test_bad_config_value_and_unknown_key(tmp_path):
     cfg.write_text("smoothing:\n  windw: 3\n")
     assert_one_line_error(stream("--config", str(cfg)), "unknown key smoothing.windw")
     assert_one_line_error(stream("--size", "0"), "smoothing.size must be >= 1")
+    cfg.write_text("smoothing:\n  class_thresholds: {curling: 0.9}\n")  # the model has no such class
+    out = tmp_path / "r.jsonl"
+    assert_one_line_error(stream("--config", str(cfg), "--results", str(out)), "smoothing.class_thresholds", "curling")
+    assert not out.exists()  # found before any output was touched
+    cfg.write_text("smoothing:\n  class_thresholds: {tennis: 1.5}\n")
+    assert_one_line_error(stream("--config", str(cfg)), "smoothing.class_thresholds.tennis must be <= 1.0")
     assert_one_line_error(stream("--config", str(tmp_path / "missing.yaml")), "config file not found")
 
 

@@ -185,14 +185,15 @@ def _prepare(cfg: Config, classifier: Classifier | None, config_path, stop: thre
         ResultsWriter.check_suffix(cfg.output.results)
     if classifier is None:
         classifier = load_classifier(cfg.model.path, cfg.model.labels, cfg.model.threads)
+    decoder = make_decoder(cfg.smoothing, classifier.labels)  # per-class thresholds must name its classes
     show_window = _want_window(cfg.display.window)
     opened = open_source_interruptibly(spec, cfg.source, stop)
     if opened is None:
         return None
-    return (spec, classifier, show_window, *opened)
+    return (spec, classifier, decoder, show_window, *opened)
 
 
-def _stream(cfg, console, stop, signals, spec, classifier, show_window, capture, info, first_frame) -> RunSummary:
+def _stream(cfg, console, stop, signals, spec, classifier, decoder, show_window, capture, info, first_frame) -> RunSummary:
     stats = PipelineStats()
     live = not info.finite or cfg.source.realtime
     # A file may queue enough frames to fill two model batches: blocking mode adds no latency
@@ -201,7 +202,6 @@ def _stream(cfg, console, stop, signals, spec, classifier, show_window, capture,
     frames = FrameQueue(queue_size, drop_oldest=live)
     predictions = FrameQueue(cfg.source.queue_size, drop_oldest=False)
     smoother = make_smoother(cfg.smoothing.mode, cfg.smoothing.size, cfg.smoothing.ema_alpha)
-    decoder = make_decoder(cfg.smoothing, classifier.labels)
     cuts = SceneCutDetector(cfg.smoothing.scene_cut_threshold) if cfg.smoothing.scene_cut else None
 
     recorder = Recorder(cfg.output.video, cfg.output.fps or info.fps) if cfg.output.video else None
