@@ -1,15 +1,46 @@
 import dataclasses
+import subprocess
+import sys
 
 import pytest
 import yaml
+from conftest import ROOT, cli_env, parse_summary
 
-from vidclf.config import DEFAULT_CONFIG, Config, from_dict, load_config, override
+from vidclf.config import DEFAULT_CONFIG, Config, from_dict, load_config, override, resolve_paths
 from vidclf.errors import VidclfError
 
 
 def test_shipped_config_loads_and_matches_defaults():
     cfg = load_config()
-    assert cfg == Config(), "config.yaml and the dataclass defaults have drifted apart"
+    assert cfg == resolve_paths(Config(), DEFAULT_CONFIG.parent), "config.yaml and the dataclass defaults have drifted apart"
+
+
+def test_paths_in_a_config_file_are_relative_to_that_file(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    cfg_file = folder / "c.yaml"
+    cfg_file.write_text(
+        "model:\n  path: m/x.tflite\nsource:\n  source: rtsp://cam/live\ntrain:\n  extra_data_dirs: [a, /abs/b]\n"
+    )
+    cfg = load_config(cfg_file)
+    assert cfg.model.path == str(folder / "m" / "x.tflite")
+    assert cfg.source.source == "rtsp://cam/live"  # URLs and webcam indexes are not paths
+    assert cfg.train.extra_data_dirs == [str(folder / "a"), "/abs/b"]
+    assert override(cfg, {"model.path": "y.tflite"}).model.path == "y.tflite"  # a flag: relative to the shell's folder
+    cfg_file.write_text("source:\n  source: 0\n")
+    assert load_config(cfg_file).source.source == "0"
+
+
+def test_the_default_command_works_from_another_folder(tmp_path, shared):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "stream_classify.py"), "--no-display"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert parse_summary(result.stdout)["shown"] == 300
 
 
 def test_every_setting_is_documented_in_config_yaml():

@@ -279,6 +279,7 @@ def _parse_yaml(text: str) -> Any:
 def load_config(path: str | Path | None = None) -> Config:
     """Load ``config.yaml`` (or the given file) into a validated :class:`Config`.
 
+    Relative paths in the file are taken relative to the file (:func:`resolve_paths`).
     Errors carry the file name so the user knows where to look.
     """
     path = Path(path) if path else DEFAULT_CONFIG
@@ -303,9 +304,52 @@ def load_config(path: str | Path | None = None) -> Config:
     except VidclfError as exc:
         raise VidclfError(f"{path}: {exc}") from None
     try:
-        return from_dict(data)
+        cfg = from_dict(data)
     except VidclfError as exc:
         raise VidclfError(f"{path.name}: {exc}") from None
+    return resolve_paths(cfg, path.resolve().parent)
+
+
+# Keys holding file or folder paths. In a config file they are relative to that file, so a
+# config (the shipped one included) works from any working directory; flags given on the
+# command line stay relative to the working directory, as users expect of a shell.
+PATH_KEYS = (
+    "model.path",
+    "model.labels",
+    "source.source",
+    "output.video",
+    "output.results",
+    "train.data_dir",
+    "train.output_dir",
+    "train.backbone_weights",
+    "train.extra_data_dirs",
+    "train.video_dir",
+    "train.init_model",
+    "evaluate.clips",
+    "evaluate.output_dir",
+)
+
+
+def _resolve(value: str, base: Path) -> str:
+    if not value or Path(value).is_absolute() or "://" in value or (value.isascii() and value.isdigit()):
+        return value  # absolute, a URL or a webcam index
+    return str(base / value)
+
+
+def resolve_paths(cfg: Config, base: str | Path) -> Config:
+    """``cfg`` with every relative path of :data:`PATH_KEYS` made relative to ``base``."""
+    base = Path(base)
+    sections = {}
+    for dotted in PATH_KEYS:
+        section, _, key = dotted.partition(".")
+        current = sections.get(section, getattr(cfg, section))
+        value = getattr(current, key)
+        if isinstance(value, list):
+            value = [_resolve(v, base) for v in value]
+        elif value is not None:
+            value = _resolve(value, base)
+        sections[section] = dataclasses.replace(current, **{key: value})
+    return dataclasses.replace(cfg, **sections)
 
 
 def override(cfg: Config, values: dict[str, Any]) -> Config:
