@@ -27,6 +27,7 @@ def test_paths_in_a_config_file_are_relative_to_that_file(tmp_path):
     assert cfg.source.source == "rtsp://cam/live"  # URLs and webcam indexes are not paths
     assert cfg.train.extra_data_dirs == [str(folder / "a"), "/abs/b"]
     assert override(cfg, {"model.path": "y.tflite"}).model.path == "y.tflite"  # a flag: relative to the shell's folder
+    assert cfg.evaluate.clips == str(DEFAULT_CONFIG.parent / "../shared/data/clips")  # a default: the project's
     cfg_file.write_text("source:\n  source: 0\n")
     assert load_config(cfg_file).source.source == "0"
 

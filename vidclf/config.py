@@ -307,7 +307,10 @@ def load_config(path: str | Path | None = None) -> Config:
         cfg = from_dict(data)
     except VidclfError as exc:
         raise VidclfError(f"{path.name}: {exc}") from None
-    return resolve_paths(cfg, path.resolve().parent)
+    # keys the file sets are relative to it; the defaults it leaves are the project's own files
+    in_file = {f"{section}.{key}" for section, keys in data.items() if isinstance(keys, dict) for key in keys}
+    cfg = resolve_paths(cfg, path.resolve().parent, only=in_file)
+    return resolve_paths(cfg, DEFAULT_CONFIG.parent, only=set(PATH_KEYS) - in_file)
 
 
 # Keys holding file or folder paths. In a config file they are relative to that file, so a
@@ -336,11 +339,12 @@ def _resolve(value: str, base: Path) -> str:
     return str(base / value)
 
 
-def resolve_paths(cfg: Config, base: str | Path) -> Config:
-    """``cfg`` with every relative path of :data:`PATH_KEYS` made relative to ``base``."""
+def resolve_paths(cfg: Config, base: str | Path, only: set[str] | None = None) -> Config:
+    """``cfg`` with the relative paths of :data:`PATH_KEYS` (or of those in ``only``) made
+    relative to ``base``."""
     base = Path(base)
     sections = {}
-    for dotted in PATH_KEYS:
+    for dotted in PATH_KEYS if only is None else [k for k in PATH_KEYS if k in only]:
         section, _, key = dotted.partition(".")
         current = sections.get(section, getattr(cfg, section))
         value = getattr(current, key)
