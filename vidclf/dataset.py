@@ -89,10 +89,15 @@ def stratified_split(
     return DatasetSplit(class_names, train, val, test)
 
 
-def _read(path: Path, size: int, fit: str) -> np.ndarray | None:
+def decode_image(path: Path) -> np.ndarray | None:
+    """The BGR image in ``path``, or None when it cannot be decoded."""
     # imdecode(fromfile) instead of imread: it does not print warnings for broken files
     data = np.fromfile(str(path), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    return cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+
+
+def _read(path: Path, size: int, fit: str) -> np.ndarray | None:
+    image = decode_image(path)
     return None if image is None else prepare_image(image, size, fit)
 
 

@@ -8,7 +8,8 @@ OpenCV's writer never reports a failed write (it logs a warning and carries on),
 recorder checks for itself: while recording, that the file system still has room and the
 file is below the process's file-size limit; after closing, that the file on disk holds
 every frame it was given (read back from the container's index). A failure raises
-:class:`RecordingError` with the number of frames the file really holds.
+:class:`~vidclf.errors.VidclfError` naming the frames the file really holds, and ``frames``
+becomes that number.
 
 A source that comes back at another resolution after a reconnect is letterboxed into the
 recording's size (aspect kept, never stretched) and counted in ``resized_frames``.
@@ -37,14 +38,6 @@ except ImportError:  # pragma: no cover - Windows
 CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "MJPG"}
 SPACE_CHECK_EVERY = 30  # frames between two checks of the disk (one statvfs + one stat)
 MIN_FREE_BYTES = 256 * 1024  # less than this left on the disk: the writer's next flush fails
-
-
-class RecordingError(VidclfError):
-    """Frames could not be written; ``frames_in_file`` is what the file really holds."""
-
-    def __init__(self, message: str, frames_in_file: int):
-        super().__init__(message)
-        self.frames_in_file = frames_in_file
 
 
 def count_frames_in_file(path: str | Path) -> int:
@@ -88,7 +81,6 @@ class Recorder:
         self.frames = 0
         self.failed = False  # after a write failure nothing more is written (the file is kept)
         self.resized_frames = 0  # frames letterboxed because the source changed resolution
-        self.resized_from: tuple[int, int] | None = None
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
 
@@ -106,7 +98,6 @@ class Recorder:
             self._size = (w, h)
         elif (w, h) != self._size:  # a reconnected stream may change resolution; keep the file valid
             self.resized_frames += 1
-            self.resized_from = (w, h)
             image = letterbox(image, self._size)
         self._writer.write(image)
         self.frames += 1
@@ -117,7 +108,7 @@ class Recorder:
         self.close(verify=False)
         self.failed = True
         self.frames = count_frames_in_file(self.path)  # from now on: what the file really holds
-        raise RecordingError(f"cannot write recording {self.path}: {reason}; it holds {self.frames} frames", self.frames)
+        raise VidclfError(f"cannot write recording {self.path}: {reason}; it holds {self.frames} frames")
 
     def _check_room(self) -> None:
         """Fail while recording, not hours later, when the disk or the file-size limit is reached."""
@@ -126,7 +117,6 @@ class Recorder:
             size = os.stat(self.path).st_size
         except OSError as exc:
             self._fail(exc.strerror or str(exc))
-            return
         if disk.f_bavail * disk.f_frsize < MIN_FREE_BYTES:
             self._fail("no space left on the device")
         limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0] if resource else -1
@@ -143,9 +133,8 @@ class Recorder:
             in_file = count_frames_in_file(self.path)
             if in_file != self.frames:
                 written, self.frames, self.failed = self.frames, in_file, True
-                raise RecordingError(
-                    f"cannot write recording {self.path}: the file holds {in_file} of {written} frames (disk full or I/O error?)",
-                    in_file,
+                raise VidclfError(
+                    f"cannot write recording {self.path}: the file holds {in_file} of {written} frames (disk full or I/O error?)"
                 )
 
     def __enter__(self) -> Recorder:

@@ -43,10 +43,6 @@ class SourceSpec:
     kind: str  # "webcam" | "stream" | "file"
     value: str
 
-    @property
-    def live(self) -> bool:
-        return self.kind in ("webcam", "stream")
-
     def __str__(self) -> str:
         """How the source is shown anywhere (screen, logs, files): credentials masked."""
         return f"webcam {self.value}" if self.kind == "webcam" else redact(self.value)

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from vidclf.augment import video_frame
-from vidclf.dataset import IMAGE_SUFFIXES, LabelledImage
+from vidclf.dataset import IMAGE_SUFFIXES, LabelledImage, decode_image
 from vidclf.errors import VidclfError
 from vidclf.preprocess import prepare_image
 
@@ -103,8 +103,7 @@ def load_raw(items: list[LabelledImage], workers: int = 2) -> tuple[list[np.ndar
     """Decode ``items`` as BGR (longer side capped); unreadable files are left out."""
 
     def read(item: LabelledImage) -> np.ndarray | None:
-        data = np.fromfile(str(item.path), dtype=np.uint8)
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        image = decode_image(item.path)
         return None if image is None else _cap(image)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
