@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from vidclf.classifier import load_classifier  # noqa: E402
 from vidclf.config import OutputConfig, load_config, override  # noqa: E402
-from vidclf.decoding import LabelDecoder  # noqa: E402
+from vidclf.decoding import FrameLabeler, LabelDecoder  # noqa: E402
 from vidclf.evaluate import load_ground_truth, score_clip, summarise, summary_line  # noqa: E402
 from vidclf.pipeline import run_pipeline  # noqa: E402
 from vidclf.scene_cut import SceneCutDetector  # noqa: E402
@@ -77,14 +77,12 @@ def cut_distances(clip: Path) -> list[float]:
 def replay(runs: dict, labels: list[str], s: dict) -> dict:
     scores = []
     for truth, rows, probs, cuts in runs.values():
-        smoother = make_smoother(s["mode"], s["size"], s["ema_alpha"])
         decoder = LabelDecoder(labels, s["uncertain_below"], {}, s["hysteresis_s"], s["min_segment_s"], ["no_sport"])
+        labeler = FrameLabeler(make_smoother(s["mode"], s["size"], s["ema_alpha"]), decoder)
         replayed = []
         for i, row in enumerate(rows):
-            if s["scene_cut"] and cuts[row["frame"]] > s["scene_cut_threshold"]:
-                smoother.reset()
-                decoder.cut()
-            label, confidence = decoder.update(smoother.update(probs[i]), row["position_s"])
+            cut = s["scene_cut"] and cuts[row["frame"]] > s["scene_cut_threshold"]
+            _smoothed, label, confidence = labeler.step(probs[i], row["position_s"], cut)
             top = int(np.argmax(probs[i]))
             replayed.append({**row, "label": label, "confidence": confidence, "top_k": [[labels[top], float(probs[i, top])]]})
         scores.append(score_clip(truth, replayed))

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from vidclf.smoothing import Smoother
+
 UNCERTAIN = "uncertain"
 _EPS = 1e-6  # timestamps are float seconds (a file's ms timestamps, 1/fps steps): compare with slack
 
@@ -95,6 +97,29 @@ class LabelDecoder:
         self._shown_since = float("-inf")
         self._pending = None
 
-    def reset(self) -> None:
-        """Forget everything (a new stream)."""
-        self.shown, self._pending, self._last_t = None, None, None
+
+class FrameLabeler:
+    """One frame's path from probabilities to the label shown: the smoother, then the
+    decoder; a cut (new shot, reconnect) restarts both first. The predictor and the decoding
+    sweep (``bench/sweep_decoding.py``) both go through here, so they cannot differ.
+
+    Usage::
+
+        labeler = FrameLabeler(make_smoother("mean", 8), LabelDecoder(labels, threshold=0.7))
+        smoothed, label, confidence = labeler.step(probs, t=frame_time, cut=False)
+    """
+
+    def __init__(self, smoother: Smoother, decoder: LabelDecoder):
+        self.smoother, self.decoder = smoother, decoder
+
+    def step(self, probs: np.ndarray, t: float, cut: bool = False) -> tuple[np.ndarray, str, float]:
+        if cut:
+            self.restart()
+        smoothed = self.smoother.update(probs)
+        label, confidence = self.decoder.update(smoothed, t)
+        return smoothed, label, confidence
+
+    def restart(self) -> None:
+        """A new scene or a new connection: drop the old evidence, let the label change."""
+        self.smoother.reset()
+        self.decoder.cut()

@@ -25,7 +25,7 @@ import numpy as np
 
 from vidclf.calibration import apply_temperature
 from vidclf.classifier import Classifier
-from vidclf.decoding import LabelDecoder
+from vidclf.decoding import FrameLabeler, LabelDecoder
 from vidclf.frame_queue import FrameQueue
 from vidclf.messages import END_OF_STREAM, Frame, Prediction, StreamReset
 from vidclf.metrics import PipelineStats
@@ -55,8 +55,9 @@ class Predictor(threading.Thread):
         fit: str = "squash",
     ):
         super().__init__(name="predictor", daemon=True)
-        self.classifier, self.smoother = classifier, smoother
-        self.decoder = decoder or LabelDecoder(classifier.labels)  # default: the top class, at once
+        self.classifier = classifier
+        # default decoder: the top class, at once
+        self.labeler = FrameLabeler(smoother, decoder or LabelDecoder(classifier.labels))
         self.cuts = cuts
         self.temperature = getattr(classifier, "temperature", 1.0)
         self.frames, self.out, self.stop, self.stats = frames, out, stop, stats
@@ -73,19 +74,11 @@ class Predictor(threading.Thread):
         out = []
         for frame, p in zip(frames, probs, strict=True):
             cut = self.cuts is not None and self.cuts.update(frame.image)
-            if cut:
-                self.restart()
-            smoothed = self.smoother.update(p)
             # a file's own timeline (replays faster than real time), a live frame's capture time
             t = frame.captured_at if frame.position_s is None else frame.position_s
-            label, confidence = self.decoder.update(smoothed, t)
+            smoothed, label, confidence = self.labeler.step(p, t, cut)
             out.append(Prediction(frame, p, smoothed, label, confidence, infer_ms, now, cut))
         return out
-
-    def restart(self) -> None:
-        """A new scene or a new connection: drop the old evidence, let the label change."""
-        self.smoother.reset()
-        self.decoder.cut()
 
     def _take(self) -> list:
         """The next item, plus the frames queued right behind it (never waits for more)."""
@@ -117,7 +110,7 @@ class Predictor(threading.Thread):
                 if control is END_OF_STREAM:
                     break
                 if isinstance(control, StreamReset):
-                    self.restart()
+                    self.labeler.restart()
                     if self.cuts is not None:
                         self.cuts.reset()
                     self.out.put(control, force=True)
