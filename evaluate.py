@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from vidclf.entry import add_model_flags, model_overrides, quiet_tensorflow, run_main
+from vidclf.cli.common import add_model_flags, model_overrides, quiet_tensorflow, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     quiet_tensorflow()
     from vidclf.config import load_config, override
-    from vidclf.evaluate import evaluate_clips, summary_line
-    from vidclf.terminal import write_text
+    from vidclf.evaluation.clips import evaluate_clips, summary_line
+    from vidclf.sinks.terminal import write_text
 
     cfg = override(load_config(args.config), model_overrides(args))
     report = evaluate_clips(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from vidclf.entry import add_model_flags, model_overrides, quiet_tensorflow, run_main
+from vidclf.cli.common import add_model_flags, model_overrides, quiet_tensorflow, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_tensorflow()
     from vidclf.config import DEFAULT_CONFIG, load_config, override
     from vidclf.errors import VidclfError
-    from vidclf.pipeline import print_summary, run_pipeline
+    from vidclf.stream.pipeline import print_summary, run_pipeline
 
     cfg = override(
         load_config(args.config),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from vidclf.entry import quiet_tensorflow, run_main
+from vidclf.cli.common import quiet_tensorflow, run_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from vidclf.config import load_config, override
-    from vidclf.training import train
+    from vidclf.training.trainer import train
 
     cfg = load_config(args.config)
     keys = [

@@ -44,13 +44,13 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from vidclf.classifier import load_classifier  # noqa: E402
 from vidclf.config import load_config, override  # noqa: E402
-from vidclf.messages import Frame, Prediction  # noqa: E402
-from vidclf.pipeline import run_pipeline  # noqa: E402
-from vidclf.preprocess import prepare_image  # noqa: E402
-from vidclf.render import draw_overlay  # noqa: E402
-from vidclf.smoothing import RollingMean  # noqa: E402
+from vidclf.runtime.classifier import load_classifier  # noqa: E402
+from vidclf.runtime.preprocess import prepare_image  # noqa: E402
+from vidclf.sinks.overlay import draw_overlay  # noqa: E402
+from vidclf.stream.messages import Frame, Prediction  # noqa: E402
+from vidclf.stream.pipeline import run_pipeline  # noqa: E402
+from vidclf.stream.smoothing import RollingMean  # noqa: E402
 
 DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "clips" / "montage_lifting_football_tennis.mp4"
 

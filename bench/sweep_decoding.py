@@ -4,7 +4,7 @@
 The model runs once per clip through the real pipeline (every frame, all class
 probabilities logged, calibrated, no smoothing). Each setting is then replayed on those
 probabilities with the pipeline's own classes (:func:`make_smoother`, :class:`LabelDecoder`,
-:class:`SceneCutDetector`) and scored with :func:`vidclf.evaluate.score_clip` — seconds per
+:class:`SceneCutDetector`) and scored with :func:`vidclf.evaluation.clips.score_clip` — seconds per
 setting instead of a minute. The setting chosen must then be confirmed with ``evaluate.py``
 (the real streaming path), whose figures are the ones to report.
 
@@ -26,13 +26,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from vidclf.classifier import load_classifier  # noqa: E402
 from vidclf.config import OutputConfig, load_config, override  # noqa: E402
-from vidclf.decoding import FrameLabeler, LabelDecoder  # noqa: E402
-from vidclf.evaluate import load_ground_truth, score_clip, summarise, summary_line  # noqa: E402
-from vidclf.pipeline import run_pipeline  # noqa: E402
-from vidclf.scene_cut import SceneCutDetector  # noqa: E402
-from vidclf.smoothing import make_smoother  # noqa: E402
+from vidclf.evaluation.clips import load_ground_truth, score_clip, summarise, summary_line  # noqa: E402
+from vidclf.runtime.classifier import load_classifier  # noqa: E402
+from vidclf.stream.decoding import FrameLabeler, LabelDecoder  # noqa: E402
+from vidclf.stream.pipeline import run_pipeline  # noqa: E402
+from vidclf.stream.scene_cut import SceneCutDetector  # noqa: E402
+from vidclf.stream.smoothing import make_smoother  # noqa: E402
 
 
 def raw_runs(cfg, clips_dir: Path, classifier) -> dict:

@@ -5,10 +5,10 @@ import glob
 import numpy as np
 import pytest
 
-from vidclf.backbones import _load_lite0_weights, build_backbone, bundled_lite0_checkpoint, efficientnet_lite0
 from vidclf.errors import VidclfError
-from vidclf.preprocess import prepare_image
-from vidclf.torch_checkpoint import CheckpointError, load_state_dict
+from vidclf.runtime.preprocess import prepare_image
+from vidclf.training.backbones import _load_lite0_weights, build_backbone, bundled_lite0_checkpoint, efficientnet_lite0
+from vidclf.training.torch_checkpoint import CheckpointError, load_state_dict
 
 # ImageNet-1k indices of objects these sports show
 EXPECTED = {"tennis": {852, 752}, "football": {805}, "weight_lifting": {422, 543}}

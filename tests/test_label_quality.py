@@ -9,20 +9,20 @@ import numpy as np
 import pytest
 from conftest import CLIPS, ROOT, SPORTS, read_jsonl, run_cli
 
-from vidclf.augment import video_frame
-from vidclf.calibration import apply_temperature, fit_temperature, negative_log_likelihood
-from vidclf.classifier import load_classifier
-from vidclf.dataset import LabelledImage, load_images
-from vidclf.decoding import UNCERTAIN, LabelDecoder
-from vidclf.evaluate import ClipTruth, load_ground_truth, score_clip, switch_latencies
-from vidclf.frame_queue import FrameQueue
-from vidclf.messages import Frame
-from vidclf.metrics import PipelineStats
-from vidclf.predictor import Predictor
-from vidclf.preprocess import prepare_image
-from vidclf.scene_cut import SceneCutDetector
-from vidclf.smoothing import make_smoother
-from vidclf.video_data import VideoFrameBatches
+from vidclf.evaluation.clips import ClipTruth, load_ground_truth, score_clip, switch_latencies
+from vidclf.runtime.calibration import apply_temperature, fit_temperature, negative_log_likelihood
+from vidclf.runtime.classifier import load_classifier
+from vidclf.runtime.preprocess import prepare_image
+from vidclf.stream.decoding import UNCERTAIN, LabelDecoder
+from vidclf.stream.frame_queue import FrameQueue
+from vidclf.stream.messages import Frame
+from vidclf.stream.metrics import PipelineStats
+from vidclf.stream.predictor import Predictor
+from vidclf.stream.scene_cut import SceneCutDetector
+from vidclf.stream.smoothing import make_smoother
+from vidclf.training.augment import video_frame
+from vidclf.training.dataset import LabelledImage, load_images
+from vidclf.training.video_data import VideoFrameBatches
 
 LABELS = ["a", "b", "c"]
 MONTAGE = CLIPS / "montage_lifting_football_tennis.mp4"

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from conftest import SHARED, SPORTS, assert_one_line_error, run_cli
 
-from vidclf.classifier import load_classifier
 from vidclf.config import TrainConfig
-from vidclf.dataset import load_images, scan_classes
-from vidclf.training import train
+from vidclf.runtime.classifier import load_classifier
+from vidclf.training.dataset import load_images, scan_classes
+from vidclf.training.trainer import train
 
 # 3 classes x 14 images, split 8/3/3, one short fine-tuning epoch: seconds on 2 cores
 TINY = {
@@ -122,7 +122,7 @@ def test_fine_tuning_touches_only_the_last_layers(tiny_run):
     compared with the ImageNet weights, the head conv changed, the stem and every BN did not."""
     import keras
 
-    from vidclf.backbones import build_backbone
+    from vidclf.training.backbones import build_backbone
 
     trained = keras.saving.load_model(tiny_run.model_path, compile=False).get_layer("efficientnet_lite0")
     imagenet = build_backbone("efficientnet_lite0")
@@ -176,6 +176,6 @@ def test_fine_tuning_further_on_video_like_frames_with_a_background_class(tiny_r
 def keras_weights(path):
     import keras
 
-    import vidclf.backbones  # noqa: F401  custom layers
+    import vidclf.training.backbones  # noqa: F401  custom layers
 
     return keras.saving.load_model(path, compile=False).get_weights()

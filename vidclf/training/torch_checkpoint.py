@@ -12,7 +12,7 @@ Only plain tensors inside (ordered) dicts are supported — that is what a state
 
 Usage::
 
-    from vidclf.torch_checkpoint import load_state_dict
+    from vidclf.training.torch_checkpoint import load_state_dict
     weights = load_state_dict("efficientnet-lite0.pth")
     weights["_conv_stem.weight"].shape   # (32, 3, 3, 3)
 """

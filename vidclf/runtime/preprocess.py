@@ -1,6 +1,6 @@
 """The one image preparation step shared by training, evaluation and streaming.
 
-Models built by :mod:`vidclf.training` take RGB float32 in [0, 255] at a fixed square size
+Models built by :mod:`vidclf.training.trainer` take RGB float32 in [0, 255] at a fixed square size
 and normalise inside the model. What stays outside is how a frame of any shape meets that
 square, and the BGR -> RGB swap: training, the predictor (and so evaluation) all call
 :func:`prepare_image`, so they cannot drift apart.
@@ -9,7 +9,7 @@ A 16:9 video frame meets a square input in one of two ways (``fit``):
 
 * ``squash`` (default) — resize the whole frame to the square: nothing is lost, everything
   is narrower. Training squashes its photos the same way, and its video augmentation
-  (:mod:`vidclf.augment`) widens them to 4:3 ... 16:9 first, so the model learns squashed
+  (:mod:`vidclf.training.augment`) widens them to 4:3 ... 16:9 first, so the model learns squashed
   wide frames.
 * ``crop`` — the largest centred square: no distortion, but the sides of a wide shot
   (often where the ball, the net or the hoop is) are gone.
@@ -17,7 +17,7 @@ A 16:9 video frame meets a square input in one of two ways (``fit``):
 Usage::
 
     import cv2
-    from vidclf.preprocess import prepare_image
+    from vidclf.runtime.preprocess import prepare_image
     rgb = prepare_image(cv2.imread("photo.jpg"), 224)   # (224, 224, 3) uint8, RGB
 """
 

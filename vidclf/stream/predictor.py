@@ -1,11 +1,11 @@
 """The predictor thread: frames in, smoothed predictions out.
 
-Preprocessing is :func:`vidclf.preprocess.prepare_image` (the same function training used);
+Preprocessing is :func:`vidclf.runtime.preprocess.prepare_image` (the same function training used);
 normalisation is inside the model. Per frame: the model's probabilities, calibrated by the
-model's temperature (:mod:`vidclf.calibration`), go into the smoothing window, and the
-:class:`~vidclf.decoding.LabelDecoder` turns the smoothed probabilities into the label shown
-(``uncertain``, hysteresis, minimum segment). A scene cut (:mod:`vidclf.scene_cut`) or a
-:class:`~vidclf.messages.StreamReset` restarts the window: evidence from the old scene no
+model's temperature (:mod:`vidclf.runtime.calibration`), go into the smoothing window, and the
+:class:`~vidclf.stream.decoding.LabelDecoder` turns the smoothed probabilities into the label shown
+(``uncertain``, hysteresis, minimum segment). A scene cut (:mod:`vidclf.stream.scene_cut`) or a
+:class:`~vidclf.stream.messages.StreamReset` restarts the window: evidence from the old scene no
 longer applies.
 
 Usage::
@@ -23,15 +23,15 @@ import time
 
 import numpy as np
 
-from vidclf.calibration import apply_temperature
-from vidclf.classifier import Classifier
-from vidclf.decoding import FrameLabeler, LabelDecoder
-from vidclf.frame_queue import FrameQueue
-from vidclf.messages import END_OF_STREAM, Frame, Prediction, StreamReset
-from vidclf.metrics import PipelineStats
-from vidclf.preprocess import prepare_image
-from vidclf.scene_cut import SceneCutDetector
-from vidclf.smoothing import Smoother
+from vidclf.runtime.calibration import apply_temperature
+from vidclf.runtime.classifier import Classifier
+from vidclf.runtime.preprocess import prepare_image
+from vidclf.stream.decoding import FrameLabeler, LabelDecoder
+from vidclf.stream.frame_queue import FrameQueue
+from vidclf.stream.messages import END_OF_STREAM, Frame, Prediction, StreamReset
+from vidclf.stream.metrics import PipelineStats
+from vidclf.stream.scene_cut import SceneCutDetector
+from vidclf.stream.smoothing import Smoother
 
 
 class Predictor(threading.Thread):

@@ -5,7 +5,7 @@ images are skipped and counted, never silently: the caller reports them.
 
 Usage::
 
-    from vidclf.dataset import scan_classes, stratified_split, load_images
+    from vidclf.training.dataset import scan_classes, stratified_split, load_images
     items = scan_classes("../shared/data/sports", ["football", "tennis"])
     split = stratified_split(items, val_fraction=0.15, test_fraction=0.15, seed=42)
     images, labels, bad = load_images(split.train, size=224)
@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from vidclf.errors import VidclfError
-from vidclf.preprocess import prepare_image
+from vidclf.runtime.preprocess import prepare_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 

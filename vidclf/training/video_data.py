@@ -6,8 +6,8 @@
   in ``video_train/``), every ``step``-th frame of each clip whose class the model has.
 * :func:`load_raw` — decoded BGR images, longer side capped (augmentation reframes them).
 * :class:`VideoFrameBatches` — a Keras ``PyDataset`` that turns each image into a random
-  video-like frame (:func:`vidclf.augment.video_frame`) and prepares it exactly as streaming
-  does (:func:`vidclf.preprocess.prepare_image`), fresh every epoch.
+  video-like frame (:func:`vidclf.training.augment.video_frame`) and prepares it exactly as streaming
+  does (:func:`vidclf.runtime.preprocess.prepare_image`), fresh every epoch.
 
 Usage::
 
@@ -27,10 +27,10 @@ import cv2
 import keras
 import numpy as np
 
-from vidclf.augment import video_frame
-from vidclf.dataset import IMAGE_SUFFIXES, LabelledImage, decode_image
 from vidclf.errors import VidclfError
-from vidclf.preprocess import prepare_image
+from vidclf.runtime.preprocess import prepare_image
+from vidclf.training.augment import video_frame
+from vidclf.training.dataset import IMAGE_SUFFIXES, LabelledImage, decode_image
 
 MAX_SIDE = 480  # longer side kept for augmentation: more than any model input, a fraction of 1080p
 # Negatives ("no sport, or not one of ours") in an extra class-folder tree, as in sports_extra/

@@ -10,7 +10,7 @@ always finalised; during start-up a signal ends the run at once.
 Usage::
 
     from vidclf.config import load_config
-    from vidclf.pipeline import run_pipeline
+    from vidclf.stream.pipeline import run_pipeline
     summary = run_pipeline(load_config())
     summary.frames_shown, summary.ended_by
 """
@@ -28,24 +28,24 @@ from pathlib import Path
 import cv2
 from rich.console import Console
 
-from vidclf.classifier import Classifier, default_labels_path, load_classifier
 from vidclf.config import Config, SmoothingConfig
-from vidclf.dashboard import Dashboard
-from vidclf.decoding import LabelDecoder
 from vidclf.errors import VidclfError
-from vidclf.frame_queue import FrameQueue
-from vidclf.metrics import PipelineStats
-from vidclf.outputs import check_outputs, summary_path
-from vidclf.predictor import Predictor
-from vidclf.record import Recorder
 from vidclf.redact import redact
-from vidclf.render import Window, display_available
-from vidclf.renderer import Renderer
-from vidclf.results import ResultsWriter
-from vidclf.scene_cut import SceneCutDetector
-from vidclf.smoothing import make_smoother
-from vidclf.source import FrameGrabber, SourceSpec, open_source_interruptibly, parse_source
-from vidclf.terminal import safe_print, write_text
+from vidclf.runtime.classifier import Classifier, default_labels_path, load_classifier
+from vidclf.sinks.dashboard import Dashboard
+from vidclf.sinks.outputs import check_outputs, summary_path
+from vidclf.sinks.record import Recorder
+from vidclf.sinks.results import ResultsWriter
+from vidclf.sinks.terminal import safe_print, write_text
+from vidclf.sinks.window import Window, display_available
+from vidclf.stream.decoding import LabelDecoder
+from vidclf.stream.frame_queue import FrameQueue
+from vidclf.stream.metrics import PipelineStats
+from vidclf.stream.predictor import Predictor
+from vidclf.stream.renderer import Renderer
+from vidclf.stream.scene_cut import SceneCutDetector
+from vidclf.stream.smoothing import make_smoother
+from vidclf.stream.source import FrameGrabber, SourceSpec, open_source_interruptibly, parse_source
 
 JOIN_TIMEOUT_S = 5.0
 GRABBER_JOIN_TIMEOUT_S = 1.0

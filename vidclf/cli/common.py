@@ -3,7 +3,7 @@ one-line errors, exit codes.
 
 Usage (in a top-level script)::
 
-    from vidclf.entry import add_model_flags, model_overrides, run_main
+    from vidclf.cli.common import add_model_flags, model_overrides, run_main
     add_model_flags(parser)                       # --config, --model, --size, --hysteresis, ...
     cfg = override(load_config(args.config), model_overrides(args))
     raise SystemExit(run_main(main))

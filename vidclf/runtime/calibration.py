@@ -8,7 +8,7 @@ unchanged. Our models end in a softmax, and ``softmax(log p / T)`` equals
 ``softmax(logits / T)``, so it applies to the probabilities directly.
 
 The fitted T lives next to the model in ``<stem>.calibration.json`` (written by training,
-or by ``python3 -m vidclf.calibration`` for an existing model) and is applied by the
+or by ``python3 -m vidclf.runtime.calibration`` for an existing model) and is applied by the
 predictor to every frame.
 
 Usage::
@@ -104,8 +104,8 @@ def write_calibration(model_path: str | Path, probs: np.ndarray, labels: np.ndar
 def calibrate_on_validation_split(model_path: str | Path, train_cfg, labels_path: str | Path | None = None) -> dict:
     """Fit the temperature of an existing model on the validation part of the split that
     ``train_cfg`` defines (same data folder, fractions and seed as its training run)."""
-    from vidclf.classifier import load_classifier
-    from vidclf.dataset import load_images, scan_classes, stratified_split
+    from vidclf.runtime.classifier import load_classifier
+    from vidclf.training.dataset import load_images, scan_classes, stratified_split
 
     clf = load_classifier(model_path, labels_path, threads=2)
     class_names, items = scan_classes(train_cfg.data_dir, clf.labels, train_cfg.max_images_per_class)
@@ -115,7 +115,7 @@ def calibrate_on_validation_split(model_path: str | Path, train_cfg, labels_path
     return write_calibration(model_path, probs, labels, f"validation split of {train_cfg.data_dir} (seed {train_cfg.seed})")
 
 
-if __name__ == "__main__":  # python3 -m vidclf.calibration MODEL [CONFIG]
+if __name__ == "__main__":  # python3 -m vidclf.runtime.calibration MODEL [CONFIG]
     import sys
 
     from vidclf.config import load_config

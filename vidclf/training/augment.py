@@ -3,7 +3,7 @@
 Web photos are close-ups, sharp, well exposed and roughly square; video frames are wide
 shots (4:3 ... 16:9, or 9:16 from a phone), soft, compressed, blurred by motion, with the
 action often small in the frame. :func:`video_frame` turns a photo into such a frame; the
-training loop then calls the same :func:`vidclf.preprocess.prepare_image` as streaming,
+training loop then calls the same :func:`vidclf.runtime.preprocess.prepare_image` as streaming,
 so the model learns the squashed wide frames it will be shown.
 
 Each step is applied at random: framing (zoom in with a random crop, or zoom out with the

@@ -17,12 +17,13 @@ import threading
 import time
 
 from vidclf.errors import VidclfError
-from vidclf.frame_queue import FrameQueue
-from vidclf.messages import END_OF_STREAM, Prediction, StreamReset
-from vidclf.metrics import PipelineStats
-from vidclf.record import Recorder
-from vidclf.render import Window, draw_overlay, top_k
-from vidclf.results import ResultsWriter, SegmentTracker
+from vidclf.sinks.overlay import draw_overlay, top_k
+from vidclf.sinks.record import Recorder
+from vidclf.sinks.results import ResultsWriter, SegmentTracker
+from vidclf.sinks.window import Window
+from vidclf.stream.frame_queue import FrameQueue
+from vidclf.stream.messages import END_OF_STREAM, Prediction, StreamReset
+from vidclf.stream.metrics import PipelineStats
 
 FPS_PROBE_FRAMES = 30  # frames buffered to measure a live source's rate when it reports none
 

@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from vidclf.errors import VidclfError
-from vidclf.messages import Prediction
-from vidclf.outputs import summary_path
-from vidclf.render import top_k
+from vidclf.sinks.outputs import summary_path
+from vidclf.sinks.overlay import top_k
+from vidclf.stream.messages import Prediction
 
 
 @dataclass

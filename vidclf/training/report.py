@@ -5,7 +5,7 @@ loss and accuracy per epoch, train and validation.
 
 Usage::
 
-    from vidclf.report import classification_report, plot_history
+    from vidclf.training.report import classification_report, plot_history
     text, summary = classification_report(y_true, y_pred, class_names)
     plot_history({"loss": [...], "val_loss": [...], "accuracy": [...], "val_accuracy": [...]}, "plot.png")
 """

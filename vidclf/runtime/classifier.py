@@ -1,13 +1,13 @@
 """Load a trained classifier (``.keras`` or ``.tflite``) with its labels, behind one interface.
 
 Both kinds take RGB uint8 images of the model's square input size (see
-:func:`vidclf.preprocess.prepare_image`) and return class probabilities. The Keras path calls
+:func:`vidclf.runtime.preprocess.prepare_image`) and return class probabilities. The Keras path calls
 a compiled ``tf.function`` directly: ``model.predict`` per frame is slow (it builds a
 dataset every call) and grows memory over long runs.
 
 Usage::
 
-    from vidclf.classifier import load_classifier
+    from vidclf.runtime.classifier import load_classifier
     clf = load_classifier("models/sports22.tflite")
     probs = clf.predict(batch_rgb_uint8)        # (N, len(clf.labels)) float32
 """
@@ -20,8 +20,8 @@ from typing import Protocol
 
 import numpy as np
 
-from vidclf.calibration import load_temperature
 from vidclf.errors import VidclfError
+from vidclf.runtime.calibration import load_temperature
 
 
 class Classifier(Protocol):
@@ -66,7 +66,7 @@ class KerasClassifier:
             pass
         import keras
 
-        import vidclf.backbones  # noqa: F401  registers custom layers used by saved models
+        import vidclf.training.backbones  # noqa: F401  registers custom layers used by saved models
 
         try:
             self.model = keras.saving.load_model(path, compile=False)

@@ -11,7 +11,7 @@ Outputs in ``output_dir``: ``<name>.keras``, ``<name>.labels.json``, ``<name>.tf
 Usage::
 
     from vidclf.config import load_config
-    from vidclf.training import train
+    from vidclf.training.trainer import train
     result = train(load_config().train, name="sports3")
     result.test_accuracy
 """
@@ -30,15 +30,15 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from vidclf.backbones import BACKBONES, build_backbone
-from vidclf.calibration import write_calibration
-from vidclf.classifier import default_labels_path, load_classifier, load_labels
 from vidclf.config import TrainConfig
-from vidclf.dataset import load_images, scan_classes, stratified_split
 from vidclf.errors import VidclfError
-from vidclf.export import export_tflite
-from vidclf.report import classification_report, plot_history, write_confusion_csv
-from vidclf.video_data import VideoFrameBatches, extra_items, load_raw, video_frames
+from vidclf.runtime.calibration import write_calibration
+from vidclf.runtime.classifier import default_labels_path, load_classifier, load_labels
+from vidclf.training.backbones import BACKBONES, build_backbone
+from vidclf.training.dataset import load_images, scan_classes, stratified_split
+from vidclf.training.export import export_tflite
+from vidclf.training.report import classification_report, plot_history, write_confusion_csv
+from vidclf.training.video_data import VideoFrameBatches, extra_items, load_raw, video_frames
 
 
 @dataclass
@@ -378,7 +378,7 @@ def model_card(metrics: dict, report_text: str) -> str:
         sources.append(f"{images['video_frames']} frames of the clips in `{cfg.get('video_dir')}`")
     fit = cfg.get("input_fit", "squash")
     how = "the centred square of the frame" if fit == "crop" else "the whole frame resized"
-    fit_text = f"`{fit}` fit ({how}, `vidclf.preprocess.prepare_image`)"
+    fit_text = f"`{fit}` fit ({how}, `vidclf.runtime.preprocess.prepare_image`)"
     extra_data = f"; also {', '.join(sources)} (augmentation: {cfg.get('augment')})" if sources else ""
     split = (
         f"train {images['train']}, val {images['val']}, test {images['test']} images ({images['unreadable']} unreadable skipped)"

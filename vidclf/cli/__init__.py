@@ -1,0 +1,1 @@
+"""The ``vidclf`` command and its subcommands (run, train, evaluate, export, info)."""

@@ -1,0 +1,1 @@
+"""Scoring a model and its smoothing settings on labelled video clips."""
