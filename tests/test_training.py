@@ -40,6 +40,7 @@ def test_tiny_training_writes_every_artifact(tiny_run):
         "plot.png",
         "report.txt",
         "confusion_matrix.csv",
+        "confusion_matrix.png",
         "metrics.json",
         "MODEL_CARD.md",
     ]:

@@ -26,9 +26,8 @@ from typing import Any
 
 import yaml
 
+from vidclf.assets import DEFAULT_CONFIG, installed
 from vidclf.errors import VidclfError
-
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 
 # A config file is a few kB. These bounds keep a hostile or broken file from eating memory
 # (YAML aliases can expand exponentially: a few hundred bytes -> gigabytes) or the screen.
@@ -91,7 +90,27 @@ class OutputConfig:
     video: str | None = None
     fps: float | None = _opt(None, min=0.1, max=1000.0)
     results: str | None = None
+    srt: str | None = None
+    timeline: str | None = None
     overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class EventsConfig:
+    name: str | None = None
+    webhook: str | None = None
+    webhook_timeout_s: float = _opt(2.0, min=0.1, max=60.0)
+    webhook_retries: int = _opt(3, min=0, max=100)
+    mqtt: str | None = None
+    mqtt_topic: str = "vidclf"
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    address: str | None = None
+    token: str | None = None
+    max_fps: float = _opt(15.0, min=0.1, max=120.0)
+    jpeg_quality: int = _opt(80, min=10, max=100)
 
 
 @dataclass(frozen=True)
@@ -141,6 +160,8 @@ class Config:
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
@@ -309,9 +330,16 @@ def load_config(path: str | Path | None = None) -> Config:
         raise VidclfError(f"{path.name}: {exc}") from None
     # keys the file sets are relative to it; the defaults it leaves are the project's own files
     in_file = {f"{section}.{key}" for section, keys in data.items() if isinstance(keys, dict) for key in keys}
+    defaults = set(PATH_KEYS) - in_file
+    if installed():
+        # Installed, the bundled files live inside site-packages: what a run reads may come
+        # from there, but what it writes belongs in the user's folder, never next to the code.
+        if path.resolve() == DEFAULT_CONFIG.resolve():
+            in_file -= set(OUTPUT_KEYS)
+        defaults -= set(OUTPUT_KEYS)
+        cfg = resolve_paths(cfg, Path.cwd(), only=set(OUTPUT_KEYS) - in_file)
     cfg = resolve_paths(cfg, path.resolve().parent, only=in_file)
-    return resolve_paths(cfg, DEFAULT_CONFIG.parent, only=set(PATH_KEYS) - in_file)
-
+    return resolve_paths(cfg, DEFAULT_CONFIG.parent, only=defaults)
 
 # Keys holding file or folder paths. In a config file they are relative to that file, so a
 # config (the shipped one included) works from any working directory; flags given on the
@@ -322,6 +350,8 @@ PATH_KEYS = (
     "source.source",
     "output.video",
     "output.results",
+    "output.srt",
+    "output.timeline",
     "train.data_dir",
     "train.output_dir",
     "train.backbone_weights",
@@ -331,11 +361,13 @@ PATH_KEYS = (
     "evaluate.clips",
     "evaluate.output_dir",
 )
+# Of those, the folders a run writes into.
+OUTPUT_KEYS = ("output.video", "output.results", "output.srt", "output.timeline", "train.output_dir", "evaluate.output_dir")
 
 
 def _resolve(value: str, base: Path) -> str:
-    if not value or Path(value).is_absolute() or "://" in value or (value.isascii() and value.isdigit()):
-        return value  # absolute, a URL or a webcam index
+    if not value or value == "-" or Path(value).is_absolute() or "://" in value or (value.isascii() and value.isdigit()):
+        return value  # absolute, a URL, a webcam index or "-" (stdout)
     return str(base / value)
 
 

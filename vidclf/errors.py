@@ -8,3 +8,12 @@ points print ``error: <message>`` and exit with status 2 instead of a traceback.
 
 class VidclfError(Exception):
     """A user-facing error: the message alone must tell the user what to fix."""
+
+
+def require_tensorflow(what: str = "training") -> None:
+    """Raise one clear :class:`VidclfError` when TensorFlow (the ``train`` extra) is missing:
+    the runtime install (``pip install vidclf``) runs .tflite models without it."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("keras") is None:
+        raise VidclfError(f"{what} needs TensorFlow, which is not installed: pip install 'vidclf[train]'")

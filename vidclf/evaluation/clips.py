@@ -23,23 +23,26 @@ Usage::
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
-import zlib
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from rich.console import Console
 
-from vidclf.config import Config, OutputConfig, override
+from vidclf.config import Config, EventsConfig, OutputConfig, ServeConfig, override
 from vidclf.errors import VidclfError
+from vidclf.plots import label_timeline
 from vidclf.runtime.classifier import Classifier, load_classifier
 from vidclf.stream.decoding import UNCERTAIN
 from vidclf.stream.pipeline import run_pipeline
 
 HOLD_S = 0.5  # a switch counts once the new label is shown for this long without a break
+
+log = logging.getLogger("vidclf")
 
 
 @dataclass(frozen=True)
@@ -185,55 +188,17 @@ def markdown_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _colour(label: str) -> tuple[int, int, int]:
-    """A stable colour per label (BGR); uncertain is grey."""
-    if label == UNCERTAIN:
-        return (150, 150, 150)
-    hue = zlib.crc32(label.encode()) % 180
-    bgr = cv2.cvtColor(np.uint8([[[hue, 200, 230]]]), cv2.COLOR_HSV2BGR)[0, 0]
-    return tuple(int(c) for c in bgr)
-
-
 def draw_timeline(truth: ClipTruth, rows: list[dict], threshold: float, path: str | Path) -> Path:
     """PNG: the true label strip, the shown label strip, the raw top-1 strip and the
-    confidence of the shown label (with the uncertain threshold), frame by frame."""
-    n, width, left = len(rows), 1000, 90
+    confidence of the shown label (with the uncertain threshold) over the clip's time."""
+    times = [r["position_s"] if r.get("position_s") is not None else r["time_s"] for r in rows]
     strips = [
-        ("truth", [truth.at(r["frame"]) for r in rows]),
-        ("shown", [r["label"] for r in rows]),
-        ("raw top-1", [r["top_k"][0][0] for r in rows]),
+        ("truth", times, [truth.at(r["frame"]) for r in rows]),
+        ("shown", times, [r["label"] for r in rows]),
+        ("raw top-1", times, [r["top_k"][0][0] for r in rows]),
     ]
-    legend_labels = sorted({label for _, labels in strips for label in labels})
-    strip_h, plot_h, legend_h = 26, 90, 22 * ((len(legend_labels) + 3) // 4)
-    height = 30 + len(strips) * (strip_h + 6) + plot_h + 20 + legend_h
-    image = np.full((height, left + width + 10, 3), 255, np.uint8)
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    cv2.putText(image, f"{truth.name} ({n} frames)", (8, 20), font, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-
-    def x_of(i: int) -> int:
-        return left + int(i * width / max(n, 1))
-
-    y = 30
-    for name, labels in strips:
-        cv2.putText(image, name, (8, y + 18), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-        for i, label in enumerate(labels):
-            cv2.rectangle(image, (x_of(i), y), (max(x_of(i + 1) - 1, x_of(i)), y + strip_h), _colour(label), -1)
-        y += strip_h + 6
-    cv2.putText(image, "confidence", (8, y + 18), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.rectangle(image, (left, y), (left + width, y + plot_h), (220, 220, 220), 1)
-    ty = y + plot_h - int(threshold * plot_h)
-    cv2.line(image, (left, ty), (left + width, ty), (0, 0, 200), 1)
-    points = np.array([[x_of(i), y + plot_h - int(r["confidence"] * plot_h)] for i, r in enumerate(rows)], np.int32)
-    cv2.polylines(image, [points], False, (40, 40, 40), 1, cv2.LINE_AA)
-    y += plot_h + 20
-    for j, label in enumerate(legend_labels):
-        lx, ly = left + (j % 4) * (width // 4), y + (j // 4) * 22
-        cv2.rectangle(image, (lx, ly - 12), (lx + 16, ly + 2), _colour(label), -1)
-        cv2.putText(image, label, (lx + 22, ly), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-    path = Path(path)
-    if not cv2.imwrite(str(path), image):
-        raise VidclfError(f"cannot write timeline picture {path}")
-    return path
+    confidence = (times, [r["confidence"] for r in rows])
+    return label_timeline(strips, path, confidence, threshold, title=f"{truth.name} ({len(rows)} frames)")
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -266,6 +231,9 @@ def evaluate_clips(
     unknown -= set(classifier.labels)
     if unknown:
         raise VidclfError(f"the ground truth names classes the model does not have: {', '.join(sorted(unknown))}")
+    pictures = importlib.util.find_spec("matplotlib") is not None
+    if not pictures:
+        log.warning("no timeline pictures: matplotlib is not installed (pip install matplotlib)")
     scores = []
     for truth in truths:
         clip = clips_dir / truth.name
@@ -273,13 +241,18 @@ def evaluate_clips(
         settings = {"source.source": str(clip), "source.realtime": False, "source.loop": False}
         run_cfg = override(cfg, {**settings, "display.window": "off", "dashboard.enabled": "off"})
         # every frame, as fast as it goes; only the results file (replaced on each evaluation)
-        run_cfg = dataclasses.replace(run_cfg, output=OutputConfig(results=str(results), overwrite=True))
+        # (and no event sinks or browser view: an evaluation is not a live run)
+        run_cfg = dataclasses.replace(
+            run_cfg, output=OutputConfig(results=str(results), overwrite=True), events=EventsConfig(), serve=ServeConfig()
+        )
         summary = run_pipeline(run_cfg, console, classifier)
         if summary.error:
             raise VidclfError(f"{truth.name}: {summary.error}")
         rows = _read_rows(results)
         score = score_clip(truth, rows)
-        score["timeline"] = str(draw_timeline(truth, rows, cfg.smoothing.uncertain_below, out_dir / f"{truth.name}.timeline.png"))
+        if pictures:
+            timeline = draw_timeline(truth, rows, cfg.smoothing.uncertain_below, out_dir / f"{truth.name}.timeline.png")
+            score["timeline"] = str(timeline)
         scores.append(score)
     report = {
         "model": str(cfg.model.path),

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from vidclf.errors import VidclfError
+from vidclf.errors import VidclfError, require_tensorflow
 from vidclf.runtime.calibration import load_temperature
 
 
@@ -56,6 +56,7 @@ class KerasClassifier:
     """A ``.keras`` model run through one compiled function (no ``model.predict``)."""
 
     def __init__(self, path: Path, labels: list[str], threads: int):
+        require_tensorflow(f"the .keras model {path.name} (a .tflite model runs without it)")
         import tensorflow as tf
 
         # Thread settings only apply before TensorFlow's first op; later calls raise.

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from vidclf.errors import VidclfError
 
+STDOUT = "-"  # an output named "-" is standard output: not a file, nothing to check
+
 
 def summary_path(results: str | Path) -> Path:
     """``r.jsonl`` -> ``r.jsonl.summary.json`` (written when the run ends)."""
@@ -70,8 +72,10 @@ def check_outputs(outputs: Mapping[str, str | Path | None], inputs: Mapping[str,
     """Validate every output path against the inputs, each other, and what already exists.
 
     ``outputs`` / ``inputs`` map a name shown to the user ("recording", "source video") to a
-    path; ``None`` entries are skipped. Raises :class:`VidclfError` naming both files.
+    path; ``None`` entries and ``"-"`` outputs (standard output, allowed explicitly: it is
+    no regular file) are skipped. Raises :class:`VidclfError` naming both files.
     """
+    outputs = {name: path for name, path in outputs.items() if path is not None and str(path) != STDOUT}
     taken: dict[tuple, str] = {}
     for name, path in inputs.items():
         if path is not None and Path(path).exists():

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from vidclf.errors import VidclfError
-from vidclf.sinks.outputs import summary_path
+from vidclf.sinks.outputs import STDOUT, summary_path
 from vidclf.sinks.overlay import top_k
+from vidclf.sinks.terminal import detach
 from vidclf.stream.messages import Prediction
 
 
@@ -46,12 +48,15 @@ class SegmentTracker:
     def __init__(self):
         self.segments: list[Segment] = []
 
-    def add(self, frame: int, t: float, label: str) -> None:
+    def add(self, frame: int, t: float, label: str) -> tuple[Segment | None, Segment | None]:
+        """Extend the current segment, or end it and start another: returns (ended, started)."""
         last = self.segments[-1] if self.segments else None
         if last is not None and last.label == label:
             last.last_frame, last.end_s = frame, t
-        else:
-            self.segments.append(Segment(label, frame, frame, t, t))
+            return None, None
+        started = Segment(label, frame, frame, t, t)
+        self.segments.append(started)
+        return last, started
 
     def as_dicts(self) -> list[dict]:
         return [{**asdict(s), "frames": s.frames} for s in self.segments]
@@ -62,6 +67,8 @@ class ResultsWriter:
 
     @staticmethod
     def check_suffix(path: str | Path) -> str:
+        if str(path) == STDOUT:
+            return ".jsonl"
         suffix = Path(path).suffix.lower()
         if suffix not in (".jsonl", ".csv"):
             raise VidclfError(f"results file must end in .jsonl or .csv, got {Path(path).name}")
@@ -71,10 +78,11 @@ class ResultsWriter:
         self.path = Path(path)
         self.labels, self.k = labels, k
         suffix = self.check_suffix(self.path)
+        self.to_stdout = str(path) == STDOUT
         try:
             # line-buffered: readers can follow the file live, and a failing disk shows at
             # the row that failed instead of at close
-            self._file = self.path.open("w", newline="", buffering=1)
+            self._file = sys.stdout if self.to_stdout else self.path.open("w", newline="", buffering=1)
         except OSError as exc:
             raise VidclfError(f"cannot write results {self.path}: {exc.strerror}") from None
         self._csv = csv.writer(self._file) if suffix == ".csv" else None
@@ -104,7 +112,13 @@ class ResultsWriter:
                 self._csv.writerow(row)
             else:
                 self._file.write(json.dumps(dict(zip(self.FIELDS, row, strict=True))) + "\n")
+                if self.to_stdout:  # a pipe reader sees each row as it comes
+                    self._file.flush()
         except OSError as exc:
+            if self.to_stdout:  # the reader went away (| head): the run goes on without it
+                detach(self._file)
+                self.rows += 1
+                return
             self._fail(exc)
         self.rows += 1
 
@@ -117,6 +131,9 @@ class ResultsWriter:
 
     def close(self, segments: list[dict] | None = None) -> None:
         """Close the file and write ``<results>.summary.json`` with ``segments``."""
+        if self.to_stdout:  # standard output stays open; the segments are in the run summary
+            self.summary = {"frames": self.rows, "segments": segments or []}
+            return
         if self._file.closed:
             return
         try:

@@ -17,6 +17,7 @@ Usage::
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sys
@@ -33,10 +34,16 @@ from vidclf.errors import VidclfError
 from vidclf.redact import redact
 from vidclf.runtime.classifier import Classifier, default_labels_path, load_classifier
 from vidclf.sinks.dashboard import Dashboard
-from vidclf.sinks.outputs import check_outputs, summary_path
+from vidclf.sinks.events import Sink
+from vidclf.sinks.mqtt import MqttSink, parse_broker
+from vidclf.sinks.outputs import STDOUT, check_outputs, summary_path
 from vidclf.sinks.record import Recorder
 from vidclf.sinks.results import ResultsWriter
+from vidclf.sinks.serve import ServeSink, parse_address
+from vidclf.sinks.subtitles import SrtSink
 from vidclf.sinks.terminal import safe_print, write_text
+from vidclf.sinks.timeline import TimelineSink, check_timeline_path
+from vidclf.sinks.webhook import WebhookSink, check_url
 from vidclf.sinks.window import Window, display_available
 from vidclf.stream.decoding import LabelDecoder
 from vidclf.stream.frame_queue import FrameQueue
@@ -149,36 +156,105 @@ def _inputs(cfg: Config, spec: SourceSpec, config_path: str | Path | None) -> di
 
 
 def run_pipeline(
-    cfg: Config, console: Console | None = None, classifier: Classifier | None = None, config_path: str | Path | None = None
+    cfg: Config,
+    console: Console | None = None,
+    classifier: Classifier | None = None,
+    config_path: str | Path | None = None,
+    stop: threading.Event | None = None,
+    sinks: list[Sink] | None = None,
 ) -> RunSummary:
-    """Run the whole pipeline until the stream ends, ``q``, a signal or an error.
+    """Run the whole pipeline until the stream ends, ``q``, a signal, ``stop`` or an error.
 
     ``classifier`` replaces loading ``cfg.model.path`` (benchmarks pass a stand-in to measure
     the pipeline's own cost). ``config_path`` is the config file in use (no output may
-    overwrite it).
+    overwrite it). ``sinks`` receive every frame and label change besides the ones the
+    config asks for (the Python API's iterator is one); they are closed at the end.
     """
     console = console or Console()
-    stop = threading.Event()
+    stop = stop or threading.Event()
     with _SignalStop(stop) as signals:
         try:
             prepared = _prepare(cfg, classifier, config_path, stop)
         except _StartupInterrupted:
             prepared = None
+        except BaseException:
+            _close_quietly(sinks or [])
+            raise
         signals.raising = False
-        if prepared is None:  # a signal arrived before the first frame: nothing to finalise
-            return RunSummary(redact(cfg.source.source), signals.received or "SIGINT", 0, 0, 0, 0, 0.0)
-        return _stream(cfg, console, stop, signals, *prepared)
+        if prepared is None or stop.is_set():  # stopped before the first frame: nothing to finalise
+            _close_quietly(sinks or [])
+            if prepared is not None:
+                prepared[4].release()
+            return RunSummary(redact(cfg.source.source), signals.received or "stopped", 0, 0, 0, 0, 0.0)
+        return _stream(cfg, console, stop, signals, list(sinks or []), *prepared)
+
+
+def _close_quietly(sinks: list[Sink]) -> None:
+    for sink in sinks:
+        try:
+            sink.close()
+        except Exception:  # noqa: BLE001  nothing ran; a sink's complaint would hide the real error
+            pass
+
+
+def check_sink_settings(cfg: Config) -> None:
+    """Bad event-sink or browser-view settings end the run before anything starts."""
+    if cfg.events.webhook:
+        check_url(cfg.events.webhook)
+    if cfg.events.mqtt:
+        parse_broker(cfg.events.mqtt)
+        if importlib.util.find_spec("paho") is None:
+            raise VidclfError("events.mqtt needs paho-mqtt: pip install 'vidclf[mqtt]'")
+    if cfg.serve.address:
+        parse_address(cfg.serve.address)
+    if cfg.output.srt and Path(cfg.output.srt).suffix.lower() != ".srt":
+        raise VidclfError(f"subtitles file must end in .srt, got {Path(cfg.output.srt).name}")
+    if cfg.output.timeline:
+        check_timeline_path(cfg.output.timeline)
+
+
+def make_sinks(cfg: Config, spec: SourceSpec, labels: list[str]) -> list[Sink]:
+    """The sinks the config asks for, started (a failure closes those already started)."""
+    name = cfg.events.name or spec.short_name
+    factories = []
+    if cfg.output.srt:
+        factories.append(lambda: SrtSink(cfg.output.srt))
+    if cfg.output.timeline:
+        factories.append(lambda: TimelineSink(cfg.output.timeline, cfg.smoothing.uncertain_below, str(spec)))
+    if cfg.events.webhook:
+        factories.append(lambda: WebhookSink(cfg.events.webhook, cfg.events.webhook_timeout_s, cfg.events.webhook_retries))
+    if cfg.events.mqtt:
+        factories.append(lambda: MqttSink(cfg.events.mqtt, cfg.events.mqtt_topic, name))
+    if cfg.serve.address:
+        serve = cfg.serve
+        factories.append(lambda: ServeSink(serve.address, serve.token, serve.max_fps, serve.jpeg_quality, str(spec), labels))
+    sinks: list[Sink] = []
+    try:
+        for factory in factories:
+            sinks.append(factory())
+    except BaseException:
+        _close_quietly(sinks)
+        raise
+    return sinks
 
 
 def _prepare(cfg: Config, classifier: Classifier | None, config_path, stop: threading.Event):
     """Every check that can fail on bad input, before any output file is touched."""
     spec = parse_source(cfg.source.source)
-    results_summary = summary_path(cfg.output.results) if cfg.output.results else None
+    to_stdout = cfg.output.results == STDOUT
+    results_summary = summary_path(cfg.output.results) if cfg.output.results and not to_stdout else None
     check_outputs(
-        {"recording": cfg.output.video, "results": cfg.output.results, "results summary": results_summary},
+        {
+            "recording": cfg.output.video,
+            "results": cfg.output.results,
+            "results summary": results_summary,
+            "subtitles": cfg.output.srt,
+            "timeline picture": cfg.output.timeline,
+        },
         _inputs(cfg, spec, config_path),
         cfg.output.overwrite,
     )
+    check_sink_settings(cfg)
     if cfg.output.video:
         Recorder(cfg.output.video, None)  # validates the extension before anything starts
     if cfg.output.results:
@@ -193,7 +269,7 @@ def _prepare(cfg: Config, classifier: Classifier | None, config_path, stop: thre
     return (spec, classifier, decoder, show_window, *opened)
 
 
-def _stream(cfg, console, stop, signals, spec, classifier, decoder, show_window, capture, info, first_frame) -> RunSummary:
+def _stream(cfg, console, stop, signals, sinks, spec, classifier, decoder, show_window, capture, info, first_frame) -> RunSummary:
     stats = PipelineStats()
     live = not info.finite or cfg.source.realtime
     # A file may queue enough frames to fill two model batches: blocking mode adds no latency
@@ -216,18 +292,27 @@ def _stream(cfg, console, stop, signals, spec, classifier, decoder, show_window,
                     raise VidclfError(f"cannot open a window: {str(exc).strip().splitlines()[-1]}") from None
                 safe_print(console, "no window: this OpenCV build cannot open one; running headless", style="yellow")
         results = ResultsWriter(cfg.output.results, classifier.labels, cfg.display.top_k) if cfg.output.results else None
+        sinks = make_sinks(cfg, spec, classifier.labels) + sinks
     except BaseException:
         capture.release()
         if results is not None:
             results.close()
+        _close_quietly(sinks)
         raise
+    for sink in sinks:
+        if isinstance(sink, ServeSink):  # stderr: stdout may be carrying --results -
+            write_text(f"browser view: {sink.url}\n", sys.stderr)
 
     grabber = FrameGrabber(spec, capture, info, first_frame, cfg.source, frames, stop, stats)
     predictor = Predictor(
         classifier, smoother, frames, predictions, stop, stats, cfg.model.max_batch, decoder, cuts, cfg.model.input_fit
     )
-    renderer = Renderer(predictions, classifier.labels, stop, stats, cfg.display.top_k, window, recorder, results)
-    dashboard_on = cfg.dashboard.enabled == "on" or (cfg.dashboard.enabled == "auto" and console.is_terminal)
+    renderer = Renderer(
+        predictions, classifier.labels, stop, stats, cfg.display.top_k, window, recorder, results, sinks, spec.short_name
+    )
+    # results on stdout (--results -) and a dashboard on the same terminal would interleave
+    auto_dashboard = cfg.dashboard.enabled == "auto" and console.is_terminal and cfg.output.results != STDOUT
+    dashboard_on = cfg.dashboard.enabled == "on" or auto_dashboard
     started, cpu_started = time.monotonic(), time.process_time()
     with Dashboard(stats, frames, stop, spec.short_name, cfg.model.path, cfg.dashboard.refresh_hz, dashboard_on, console):
         grabber.start()
@@ -291,7 +376,7 @@ def print_summary(summary: RunSummary, file=None) -> None:
                 f"warning: the source came back at another resolution; {summary.letterboxed_frames} frames "
                 "were letterboxed into the recording's size"
             )
-    if summary.results:
+    if summary.results and summary.results != STDOUT:
         lines.append(f"results: {summary.results} (+ .summary.json)")
     if summary.threads_alive:
         lines.append(f"warning: threads still running at exit: {', '.join(summary.threads_alive)}")

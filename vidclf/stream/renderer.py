@@ -17,6 +17,7 @@ import threading
 import time
 
 from vidclf.errors import VidclfError
+from vidclf.sinks.events import FrameResult, SegmentEvent, Sink
 from vidclf.sinks.overlay import draw_overlay, top_k
 from vidclf.sinks.record import Recorder
 from vidclf.sinks.results import ResultsWriter, SegmentTracker
@@ -39,9 +40,12 @@ class Renderer:
         window: Window | None = None,
         recorder: Recorder | None = None,
         results: ResultsWriter | None = None,
+        sinks: list[Sink] | None = None,
+        source_name: str = "",
     ):
         self.predictions, self.labels, self.stop, self.stats = predictions, labels, stop, stats
         self.k, self.window, self.recorder, self.results = k, window, recorder, results
+        self.sinks, self.source_name = list(sinks or []), source_name
         self.quit_by_key = False
         self.error: str | None = None  # a failed write (recording or results): the run stops
         self.segments = SegmentTracker()
@@ -82,17 +86,47 @@ class Renderer:
         self.stats.top_k = top_k(prediction.smoothed, self.labels, self.k)
         # a file's segments sit on the video's own timeline, a live source's on the clock
         position = prediction.frame.position_s
-        self.segments.add(
-            prediction.frame.index, prediction.frame.captured_at - self._t0 if position is None else position, self.stats.label
-        )
+        timeline_s = prediction.frame.captured_at - self._t0 if position is None else position
+        ended, started = self.segments.add(prediction.frame.index, timeline_s, self.stats.label)
         self._record(prediction.frame.captured_at, annotated)
         if self.results is not None:
             self.results.write(prediction, latency_ms, self._t0)
+        if self.sinks:
+            self._to_sinks(prediction, annotated, latency_ms, ended, started)
         if self.window is not None:
             self.window.show(annotated)
             if self.window.quit_requested():
                 self.quit_by_key = True
                 self.stop.set()
+
+    def _to_sinks(self, prediction: Prediction, annotated, latency_ms: float, ended, started) -> None:
+        events = []
+        if ended is not None:
+            events.append(self._segment_event("end", ended))
+        if started is not None:
+            events.append(self._segment_event("start", started, prediction.confidence))
+        result = FrameResult(
+            frame_index=prediction.frame.index,
+            time_s=prediction.frame.captured_at - self._t0,
+            position_s=prediction.frame.position_s,
+            label=prediction.label,
+            confidence=prediction.confidence,
+            top_k=top_k(prediction.probs, self.labels, self.k),
+            infer_ms=prediction.infer_ms,
+            latency_ms=latency_ms,
+            image=annotated,
+            scene_cut=prediction.scene_cut,
+        )
+        for sink in self.sinks:
+            for event in events:
+                sink.on_segment(event)
+            sink.on_frame(result)
+
+    def _segment_event(self, kind: str, segment, confidence: float | None = None) -> SegmentEvent:
+        name, label, start, first = self.source_name, segment.label, segment.start_s, segment.first_frame
+        if kind == "start":
+            return SegmentEvent("start", name, label, start, first, confidence=confidence)
+        return SegmentEvent("end", name, label, start, first, segment.end_s, segment.last_frame)
 
     def run(self) -> None:
         try:
@@ -120,9 +154,26 @@ class Renderer:
         self.error = self.error or str(exc)
         self.stop.set()
 
+    def _close_sinks(self) -> None:
+        """The last segment ends with the stream; then every sink closes (each on its own:
+        one failing sink does not keep the others from finishing)."""
+        last = self.segments.segments[-1] if self.segments.segments else None
+        first_error: VidclfError | None = None
+        for sink in self.sinks:
+            try:
+                if last is not None:
+                    sink.on_segment(self._segment_event("end", last))
+                sink.close()
+            except VidclfError as exc:
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+
     def close(self) -> None:
         """Finalise every output; a failure of one does not keep the others from closing."""
         steps = [self._flush_probe]
+        if self.sinks:
+            steps.append(self._close_sinks)
         if self.recorder is not None:
             steps.append(self.recorder.close)
         if self.results is not None:

@@ -1,20 +1,16 @@
-"""Evaluation reports for a trained classifier: metrics, confusion matrix, curves plot.
-
-The plot is drawn with OpenCV (already a dependency) rather than matplotlib: two panels,
-loss and accuracy per epoch, train and validation.
+"""Evaluation reports for a trained classifier: metrics and the confusion matrix (the
+pictures are drawn by :mod:`vidclf.plots`).
 
 Usage::
 
-    from vidclf.training.report import classification_report, plot_history
+    from vidclf.training.report import classification_report
     text, summary = classification_report(y_true, y_pred, class_names)
-    plot_history({"loss": [...], "val_loss": [...], "accuracy": [...], "val_accuracy": [...]}, "plot.png")
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 
@@ -57,41 +53,3 @@ def write_confusion_csv(matrix: np.ndarray, class_names: list[str], path: str | 
     rows = ["true\\pred," + ",".join(class_names)]
     rows += [f"{name}," + ",".join(str(v) for v in matrix[i]) for i, name in enumerate(class_names)]
     Path(path).write_text("\n".join(rows) + "\n")
-
-
-def _panel(series: dict[str, list[float]], title: str, size: tuple[int, int]) -> np.ndarray:
-    w, h = size
-    img = np.full((h, w, 3), 255, np.uint8)
-    left, right, top, bottom = 60, 20, 40, 40
-    values = [v for s in series.values() for v in s]
-    lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
-    if hi - lo < 1e-9:
-        hi = lo + 1.0
-    n = max((len(s) for s in series.values()), default=1)
-    cv2.putText(img, title, (left, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.rectangle(img, (left, top), (w - right, h - bottom), (0, 0, 0), 1)
-    for frac in (0.0, 0.5, 1.0):
-        y = int(h - bottom - frac * (h - top - bottom))
-        cv2.putText(img, f"{lo + frac * (hi - lo):.3f}", (2, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(img, f"epoch 1..{n}", (left, h - 12), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-    colours = [(200, 80, 0), (0, 120, 255), (0, 160, 0), (180, 0, 180)]
-    for k, (name, data) in enumerate(series.items()):
-        colour = colours[k % len(colours)]
-        pts = [
-            (int(left + (i / max(1, n - 1)) * (w - left - right)), int(h - bottom - (v - lo) / (hi - lo) * (h - top - bottom)))
-            for i, v in enumerate(data)
-        ]
-        if len(pts) > 1:
-            cv2.polylines(img, [np.array(pts, np.int32)], False, colour, 2, cv2.LINE_AA)
-        cv2.putText(img, name, (w - right - 150, top + 20 + 18 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
-    return img
-
-
-def plot_history(history: dict[str, list[float]], path: str | Path) -> Path:
-    """Write ``plot.png``: loss (left) and accuracy (right), train and validation curves."""
-    loss = {k: v for k, v in history.items() if k in ("loss", "val_loss")}
-    acc = {k: v for k, v in history.items() if k in ("accuracy", "val_accuracy")}
-    image = np.hstack([_panel(loss, "loss", (480, 360)), _panel(acc, "accuracy", (480, 360))])
-    path = Path(path)
-    cv2.imwrite(str(path), image)
-    return path

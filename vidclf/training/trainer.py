@@ -5,7 +5,7 @@ are cached, the classification head is trained on them for many cheap epochs, an
 (optionally) the last backbone layers are fine-tuned end to end on the images.
 
 Outputs in ``output_dir``: ``<name>.keras``, ``<name>.labels.json``, ``<name>.tflite``,
-``<name>.int8.tflite``, ``plot.png``, ``report.txt``, ``confusion_matrix.csv``,
+``<name>.int8.tflite``, ``plot.png``, ``report.txt``, ``confusion_matrix.csv`` / ``.png``,
 ``metrics.json`` and ``MODEL_CARD.md``.
 
 Usage::
@@ -32,12 +32,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from vidclf.config import TrainConfig
 from vidclf.errors import VidclfError
+from vidclf.plots import confusion_matrix_png, training_curves
 from vidclf.runtime.calibration import write_calibration
 from vidclf.runtime.classifier import default_labels_path, load_classifier, load_labels
 from vidclf.training.backbones import BACKBONES, build_backbone
 from vidclf.training.dataset import load_images, scan_classes, stratified_split
 from vidclf.training.export import export_tflite
-from vidclf.training.report import classification_report, plot_history, write_confusion_csv
+from vidclf.training.report import classification_report, write_confusion_csv
 from vidclf.training.video_data import VideoFrameBatches, extra_items, load_raw, video_frames
 
 
@@ -176,6 +177,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
             backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
         else:
             model, history = _train_head(cfg, backbone, spec, name, class_names, parts, progress, loss_fn)
+        head_epochs = len(history.get("loss", []))  # where the curves mark fine-tuning's start
 
         if cfg.fine_tune_epochs:
             backbone.trainable = True
@@ -261,7 +263,8 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     report_text, summary = classification_report(y_test, evaluations[model_path.name]["predictions"], class_names)
     (out / "report.txt").write_text(report_text)
     write_confusion_csv(np.array(summary["confusion_matrix"]), class_names, out / "confusion_matrix.csv")
-    plot_history(history, out / "plot.png")
+    confusion_matrix_png(np.array(summary["confusion_matrix"]), class_names, out / "confusion_matrix.png")
+    training_curves(history, out / "plot.png", fine_tune_from=head_epochs if cfg.fine_tune_epochs else None)
 
     metrics = {
         "name": name,

@@ -1,0 +1,58 @@
+"""``vidclf info``: what is installed and what a model is.
+
+    vidclf info                                         # version, bundled files, runtimes
+    vidclf info --model runs/x/x.tflite                 # + that model's classes and input
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import importlib.util
+import platform
+import sys
+
+from vidclf.cli.common import add_common_flags, config_flag, config_overrides
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_common_flags(p)
+    config_flag(p, "--model", "-m", key="model.path", help="model to describe (.tflite or .keras)")
+    config_flag(p, "--labels", "-l", key="model.labels", help="labels JSON (none: <model>.labels.json)")
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from vidclf import __version__
+    from vidclf.assets import DEFAULT_CONFIG, installed
+    from vidclf.config import load_config, override
+    from vidclf.runtime.classifier import load_classifier
+    from vidclf.sinks.terminal import write_text
+
+    cfg = override(load_config(args.config), config_overrides(p, args))
+    tf_version = _version("tensorflow-cpu")
+    if tf_version == "not installed":
+        tf_version = _version("tensorflow")
+    if importlib.util.find_spec("tensorflow") is None:
+        tf_version = "absent (runs .tflite models only)"
+    lines = [
+        f"vidclf {__version__} ({'installed package' if installed() else 'checkout'}); Python {sys.version.split()[0]} "
+        f"on {platform.system()} {platform.machine()}",
+        f"config: {args.config or DEFAULT_CONFIG}",
+        f"runtimes: LiteRT {_version('ai-edge-litert')}; TensorFlow {tf_version}; OpenCV {_version('opencv-python')}",
+    ]
+    clf = load_classifier(cfg.model.path, cfg.model.labels, cfg.model.threads)
+    lines += [
+        f"model: {cfg.model.path}",
+        f"  input {clf.input_size}x{clf.input_size} RGB ({cfg.model.input_fit} fit); {len(clf.labels)} classes:",
+        f"  {', '.join(clf.labels)}",
+        f"  temperature {getattr(clf, 'temperature', 1.0):.3f}",
+    ]
+    write_text("\n".join(lines) + "\n")
+    return 0

@@ -1,0 +1,58 @@
+"""The ``vidclf`` command.
+
+    vidclf run [--source 0|rtsp://...|clip.mp4] ...      # classify a stream (default: the demo clip)
+    vidclf evaluate ...                                  # score settings on labelled clips
+    vidclf train ...                                     # fine-tune a model (pip install 'vidclf[train]')
+    vidclf export model.keras --format onnx              # convert a trained model
+    vidclf info                                          # versions, bundled files, a model's classes
+
+``vidclf <command> --help`` lists each command's flags with the defaults the config gives them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vidclf import __version__
+from vidclf.cli import evaluate, export, info, run, train
+from vidclf.cli.common import HelpFormatter, configure_logging, quiet_tensorflow, run_main, silence_native_stderr
+
+COMMANDS = {"run": run, "evaluate": evaluate, "train": train, "export": export, "info": info}
+
+
+def build_parser(prog: str = "vidclf") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"vidclf {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module in COMMANDS.items():
+        doc = module.__doc__ or ""
+        sub = commands.add_parser(name, help=doc.splitlines()[0], description=doc, formatter_class=HelpFormatter)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run, parser=sub)
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = "vidclf") -> int:
+    return _execute(build_parser(prog).parse_args(argv))
+
+
+def command_main(name: str, argv: list[str] | None = None, prog: str | None = None) -> int:
+    """One subcommand as a program of its own (the top-level ``stream_classify.py``,
+    ``train.py`` and ``evaluate.py`` are ``run``, ``train`` and ``evaluate``)."""
+    module = COMMANDS[name]
+    parser = argparse.ArgumentParser(prog=prog, description=module.__doc__, formatter_class=HelpFormatter)
+    module.add_arguments(parser)
+    parser.set_defaults(handler=module.run, parser=parser)
+    return _execute(parser.parse_args(argv))
+
+
+def _execute(args: argparse.Namespace) -> int:
+    configure_logging(args.verbose, args.quiet)
+    quiet_tensorflow()
+    if not args.verbose:
+        silence_native_stderr()
+    return run_main(lambda: args.handler(args.parser, args))
+
+if __name__ == "__main__":
+    sys.exit(main())

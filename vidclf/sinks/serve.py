@@ -1,0 +1,274 @@
+"""The browser view: ``--serve 127.0.0.1:8080`` serves the annotated stream and its state.
+
+Routes (each needs ``?token=...`` when a token is set):
+
+* ``/``             the page: live picture, label + top-k, FPS / latency, a timeline of segments
+* ``/stream.mjpg``  the annotated stream as MJPEG (``multipart/x-mixed-replace``)
+* ``/snapshot.jpg`` the newest annotated frame
+* ``/status.json``  label, confidence, top-k, frames, FPS, latency, segments (for programs)
+
+The renderer only hands over a reference to the newest frame (:meth:`ServeSink.on_frame`);
+JPEG encoding happens on the viewers' threads, at most ``max_fps`` per second and once per
+frame however many viewers there are, and only while someone watches. Each viewer always
+gets the newest frame: a slow viewer skips frames and never slows the pipeline or the other
+viewers. (The standard library's threading HTTP server is enough for a handful of viewers;
+a web framework would add a dependency for nothing.)
+
+Usage::
+
+    sink = ServeSink("127.0.0.1:8080", token=None, max_fps=15, jpeg_quality=80, source="clip.mp4")
+    sink.url        # http://127.0.0.1:8080/
+    ...             # the renderer calls sink.on_frame / on_segment
+    sink.close()
+"""
+
+from __future__ import annotations
+
+import collections
+import hmac
+import http.server
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import threading
+import time
+from importlib import resources
+from urllib.parse import parse_qs, urlsplit
+
+import cv2
+import numpy as np
+
+from vidclf.errors import VidclfError
+from vidclf.sinks.events import FrameResult, SegmentEvent, Sink
+
+log = logging.getLogger("vidclf")
+
+MAX_SEGMENTS_SHOWN = 500
+BOUNDARY = "vidclf-frame"
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise VidclfError(f"serve.address must be host:port (e.g. 127.0.0.1:8080), got {address[:60]!r}")
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ServeSink(Sink):
+    def __init__(
+        self,
+        address: str,
+        token: str | None = None,
+        max_fps: float = 15.0,
+        jpeg_quality: int = 80,
+        source: str = "",
+        labels: list[str] | None = None,
+    ):
+        host, port = parse_address(address)
+        if token is None and not is_loopback(host):
+            # bound beyond this machine: nobody may watch without the token
+            token = secrets.token_urlsafe(16)
+        self.token, self.max_fps, self.jpeg_quality, self.source = token, max_fps, jpeg_quality, source
+        self.labels = labels or []
+        self._lock = threading.Condition()
+        self._image: np.ndarray | None = None
+        self._frame_id = 0
+        self._jpeg: tuple[int, bytes] | None = None  # (frame id, encoded), shared by viewers
+        self._status: dict = {"label": None, "confidence": None, "top_k": [], "frames": 0}
+        self._segments: collections.deque[dict] = collections.deque(maxlen=MAX_SEGMENTS_SHOWN)
+        self._times: collections.deque[float] = collections.deque(maxlen=60)
+        self._closed = False
+        self.viewers = 0
+        self.frames_sent = 0
+        self._page = resources.files("vidclf.sinks.web").joinpath("index.html").read_text(encoding="utf-8")
+        try:
+            self._server = _Server((host, port), _handler_for(self))
+        except OSError as exc:
+            raise VidclfError(f"cannot serve on {address}: {exc.strerror or exc}") from None
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="serve", daemon=True
+        )
+        self._thread.start()
+        shown_host = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown_host}:{self.port}/" + (f"?token={self.token}" if self.token else "")
+
+    # -- renderer side: never blocks beyond a short lock ------------------------------------
+    def on_frame(self, result: FrameResult) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._image = result.image
+            self._frame_id += 1
+            self._times.append(now)
+            span = self._times[-1] - self._times[0]
+            self._status = {
+                "source": self.source,
+                "frame": result.frame_index,
+                "frames": self._frame_id,
+                "time_s": round(result.time_s, 3),
+                "position_s": result.position_s,
+                "label": result.label,
+                "confidence": round(result.confidence, 4),
+                "top_k": [[n, round(p, 4)] for n, p in result.top_k],
+                "fps": round((len(self._times) - 1) / span, 2) if span > 0 else None,
+                "latency_ms": round(result.latency_ms, 1),
+                "infer_ms": round(result.infer_ms, 2),
+                "ended": False,
+            }
+            self._lock.notify_all()
+
+    def on_segment(self, event: SegmentEvent) -> None:
+        with self._lock:
+            if event.kind == "start":
+                self._segments.append({"label": event.label, "start_s": event.start_s, "end_s": event.start_s})
+            elif self._segments and self._segments[-1]["label"] == event.label:
+                self._segments[-1]["end_s"] = event.end_s
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._status["ended"] = True
+            self._lock.notify_all()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(2.0)
+
+    # -- viewer side ------------------------------------------------------------------------
+    def status(self) -> dict:
+        with self._lock:
+            segments = [dict(s) for s in self._segments]
+            if segments and self._status.get("position_s") is not None:
+                segments[-1]["end_s"] = max(segments[-1]["end_s"], self._status["position_s"])
+            elif segments and self._status.get("time_s") is not None:
+                segments[-1]["end_s"] = max(segments[-1]["end_s"], self._status["time_s"])
+            return {**self._status, "segments": segments, "viewers": self.viewers}
+
+    def next_jpeg(self, after: int, timeout: float = 1.0) -> tuple[int, bytes] | None:
+        """The newest frame newer than ``after`` as JPEG (waits up to ``timeout``); None when
+        nothing new came or the run has ended."""
+        with self._lock:
+            if self._frame_id <= after and not self._closed:
+                self._lock.wait(timeout)
+            if self._image is None or self._frame_id <= after:
+                return None
+            if self._jpeg is not None and self._jpeg[0] == self._frame_id:
+                return self._jpeg
+            frame_id, image = self._frame_id, self._image
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+        encoded = (frame_id, data.tobytes() if ok else b"")
+        with self._lock:
+            if self._jpeg is None or self._jpeg[0] < frame_id:
+                self._jpeg = encoded
+        return encoded
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def authorised(self, query: str, headers) -> bool:
+        if not self.token:
+            return True
+        given = parse_qs(query).get("token", [""])[0]
+        bearer = headers.get("Authorization", "")
+        if bearer.startswith("Bearer "):
+            given = given or bearer[7:]
+        return hmac.compare_digest(given.encode(), self.token.encode())
+
+    def page(self) -> bytes:
+        return self._page.replace("__TOKEN__", json.dumps(self.token or "")).encode()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True  # a viewer still connected must not keep the process alive
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], handler):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, handler)
+
+
+def _handler_for(sink: ServeSink):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        server_version = "vidclf"
+
+        def log_message(self, fmt: str, *args) -> None:  # requests go to -vv, not to the console
+            log.debug("serve: " + fmt, *args)
+
+        def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
+            parts = urlsplit(self.path)
+            if not sink.authorised(parts.query, self.headers):
+                self._reply(403, "text/plain", b"a valid ?token= is required\n")
+                return
+            routes = {
+                "/": lambda: self._reply(200, "text/html; charset=utf-8", sink.page()),
+                "/index.html": lambda: self._reply(200, "text/html; charset=utf-8", sink.page()),
+                "/status.json": lambda: self._reply(200, "application/json", json.dumps(sink.status()).encode()),
+                "/snapshot.jpg": self._snapshot,
+                "/stream.mjpg": self._stream,
+            }
+            route = routes.get(parts.path)
+            if route is None:
+                self._reply(404, "text/plain", b"not found\n")
+                return
+            try:
+                route()
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                pass  # the viewer left
+
+        def _reply(self, code: int, content_type: str, body: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _snapshot(self) -> None:
+            frame = sink.next_jpeg(-1, timeout=2.0)
+            if frame is None:
+                self._reply(503, "text/plain", b"no frame yet\n")
+            else:
+                self._reply(200, "image/jpeg", frame[1])
+
+        def _stream(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.connection.settimeout(10.0)  # a viewer that stops reading is dropped, not waited for
+            interval = 1.0 / sink.max_fps
+            last_id, last_sent = -1, 0.0
+            with sink._lock:
+                sink.viewers += 1
+            try:
+                while not sink.closed:
+                    wait = last_sent + interval - time.monotonic()
+                    if wait > 0:
+                        time.sleep(wait)
+                    frame = sink.next_jpeg(last_id)
+                    if frame is None:
+                        continue
+                    last_id, data = frame
+                    head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
+                    self.wfile.write(head.encode() + data + b"\r\n")
+                    self.wfile.flush()
+                    last_sent = time.monotonic()
+                    sink.frames_sent += 1
+            finally:
+                with sink._lock:
+                    sink.viewers -= 1
+
+    return Handler
