@@ -48,9 +48,9 @@ from vidclf.config import load_config, override  # noqa: E402
 from vidclf.runtime.classifier import load_classifier  # noqa: E402
 from vidclf.runtime.preprocess import prepare_image  # noqa: E402
 from vidclf.sinks.overlay import draw_overlay  # noqa: E402
-from vidclf.stream.messages import Frame, Prediction  # noqa: E402
-from vidclf.stream.pipeline import run_pipeline  # noqa: E402
-from vidclf.stream.smoothing import RollingMean  # noqa: E402
+from vidclf.streaming.messages import Frame, Prediction  # noqa: E402
+from vidclf.streaming.pipeline import run_pipeline  # noqa: E402
+from vidclf.streaming.smoothing import RollingMean  # noqa: E402
 
 DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "clips" / "montage_lifting_football_tennis.mp4"
 

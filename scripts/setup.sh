@@ -2,12 +2,14 @@
 # Install everything vidclf needs on a fresh Debian/Ubuntu machine; safe to run again.
 #   - Python packages from requirements-dev.txt (TensorFlow CPU, OpenCV, LiteRT, rich, ...)
 #   - for the tests: Xvfb + xdotool (window test), GStreamer's RTSP server for Debian's
-#     python3 (real RTSP server on 127.0.0.1). Skipped with VIDCLF_NO_APT=1.
+#     python3 (real RTSP server on 127.0.0.1), mosquitto (MQTT broker), chromium (browser
+#     view test). Skipped with VIDCLF_NO_APT=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(xvfb xdotool python3-gi gir1.2-gst-rtsp-server-1.0 gir1.2-gstreamer-1.0
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly)
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+  mosquitto chromium)
 
 if [ "${VIDCLF_NO_APT:-0}" != "1" ] && command -v apt-get >/dev/null 2>&1; then
   missing=()

@@ -13,13 +13,13 @@ from vidclf.evaluation.clips import ClipTruth, load_ground_truth, score_clip, sw
 from vidclf.runtime.calibration import apply_temperature, fit_temperature, negative_log_likelihood
 from vidclf.runtime.classifier import load_classifier
 from vidclf.runtime.preprocess import prepare_image
-from vidclf.stream.decoding import UNCERTAIN, LabelDecoder
-from vidclf.stream.frame_queue import FrameQueue
-from vidclf.stream.messages import Frame
-from vidclf.stream.metrics import PipelineStats
-from vidclf.stream.predictor import Predictor
-from vidclf.stream.scene_cut import SceneCutDetector
-from vidclf.stream.smoothing import make_smoother
+from vidclf.streaming.decoding import UNCERTAIN, LabelDecoder
+from vidclf.streaming.frame_queue import FrameQueue
+from vidclf.streaming.messages import Frame
+from vidclf.streaming.metrics import PipelineStats
+from vidclf.streaming.predictor import Predictor
+from vidclf.streaming.scene_cut import SceneCutDetector
+from vidclf.streaming.smoothing import make_smoother
 from vidclf.training.augment import video_frame
 from vidclf.training.dataset import LabelledImage, load_images
 from vidclf.training.video_data import VideoFrameBatches

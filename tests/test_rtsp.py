@@ -9,9 +9,9 @@ import cv2
 from conftest import assert_one_line_error, count_frames, parse_summary, read_jsonl, run_cli, start_cli, wait_rows
 
 from vidclf.config import SourceConfig
-from vidclf.stream.frame_queue import FrameQueue
-from vidclf.stream.metrics import PipelineStats
-from vidclf.stream.source import FrameGrabber, open_source, parse_source
+from vidclf.streaming.frame_queue import FrameQueue
+from vidclf.streaming.metrics import PipelineStats
+from vidclf.streaming.source import FrameGrabber, open_source, parse_source
 from vidclf.testing import RtspServer
 
 

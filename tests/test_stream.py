@@ -15,12 +15,12 @@ from rich.console import Console
 from vidclf.config import load_config, override
 from vidclf.runtime.classifier import load_classifier
 from vidclf.sinks.dashboard import render_dashboard
-from vidclf.stream.frame_queue import FrameQueue
-from vidclf.stream.messages import END_OF_STREAM, Frame, StreamReset
-from vidclf.stream.metrics import PipelineStats
-from vidclf.stream.pipeline import run_pipeline
-from vidclf.stream.predictor import Predictor
-from vidclf.stream.smoothing import RollingMean
+from vidclf.streaming.frame_queue import FrameQueue
+from vidclf.streaming.messages import END_OF_STREAM, Frame, StreamReset
+from vidclf.streaming.metrics import PipelineStats
+from vidclf.streaming.pipeline import run_pipeline
+from vidclf.streaming.predictor import Predictor
+from vidclf.streaming.smoothing import RollingMean
 
 MONTAGE = CLIPS / "montage_lifting_football_tennis.mp4"
 
@@ -195,7 +195,7 @@ def test_dashboard_renders_live_numbers():
     for i in range(7):
         q.put(i)
     console = Console(record=True, width=100)
-    import vidclf.stream.metrics as m
+    import vidclf.streaming.metrics as m
 
     now = 100 + 30 / 30
     original = m.time.monotonic

@@ -78,6 +78,45 @@ def test_keras_and_tflite_predict_identically(tiny_run, shared):
     assert keras_clf.labels == tflite_clf.labels == names
 
 
+def test_pictures_are_real_pngs(tiny_run):
+    import cv2
+
+    for name in ("plot.png", "confusion_matrix.png"):
+        image = cv2.imread(str(tiny_run.output_dir / name))
+        assert image is not None and min(image.shape[:2]) >= 300, name
+
+
+def _export(*args: str):
+    import subprocess
+    import sys
+
+    from conftest import ROOT, cli_env
+
+    return subprocess.run(
+        [sys.executable, "-m", "vidclf", "export", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=cli_env()
+    )
+
+
+def test_export_to_onnx_and_tflite_matches_the_keras_model(tiny_run, tmp_path, shared):
+    import onnxruntime
+
+    for fmt in ("onnx", "tflite"):
+        out = tmp_path / f"tiny.{fmt}"
+        result = _export(str(tiny_run.model_path), "--format", fmt, "--out", str(out))
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert float(result.stdout.rsplit(" ", 1)[1]) < 1e-3, result.stdout  # checked by the command itself
+    # and independently here, on real photos: onnxruntime vs the .keras model
+    _, items = scan_classes(SPORTS, ["football", "tennis", "weight_lifting"], max_per_class=4)
+    images, _, _ = load_images(items, 224)
+    session = onnxruntime.InferenceSession(str(tmp_path / "tiny.onnx"), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    p_onnx = np.concatenate([session.run(None, {name: images[i : i + 1].astype(np.float32)})[0] for i in range(len(images))])
+    p_keras = load_classifier(tiny_run.model_path).predict(images)
+    np.testing.assert_allclose(p_onnx, p_keras, atol=1e-4)
+    again = _export(str(tiny_run.model_path), "--format", "onnx", "--out", str(tmp_path / "tiny.onnx"))
+    assert_one_line_error(again, "already exists", "--overwrite")
+
+
 def _make_class(root, name, files):
     (root / name).mkdir(parents=True)
     for fname, data in files.items():

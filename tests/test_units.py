@@ -9,10 +9,10 @@ import pytest
 
 from vidclf.errors import VidclfError
 from vidclf.sinks.results import SegmentTracker
-from vidclf.stream.frame_queue import FrameQueue
-from vidclf.stream.messages import END_OF_STREAM
-from vidclf.stream.smoothing import ExponentialAverage, RollingMean, make_smoother
-from vidclf.stream.source import backoff_delays, parse_source
+from vidclf.streaming.frame_queue import FrameQueue
+from vidclf.streaming.messages import END_OF_STREAM
+from vidclf.streaming.smoothing import ExponentialAverage, RollingMean, make_smoother
+from vidclf.streaming.source import backoff_delays, parse_source
 
 
 def test_drop_oldest_queue_keeps_newest_and_counts_drops():
@@ -109,7 +109,7 @@ def test_segments_collapse_runs():
 
 
 def test_rate_meter_measures_the_recent_window():
-    from vidclf.stream.metrics import LatencyMeter, RateMeter
+    from vidclf.streaming.metrics import LatencyMeter, RateMeter
 
     meter = RateMeter(window_s=2.0)
     for i in range(2000):  # 10 s at 200 Hz

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from vidclf.sinks.events import FrameResult, SegmentEvent, Sink
-from vidclf.stream.frame_queue import FrameQueue
+from vidclf.streaming.frame_queue import FrameQueue
 
 RESULT_QUEUE_SIZE = 32
 _DONE = object()
@@ -79,9 +79,9 @@ def run(
 ):
     """Run to the end of the stream (or until ``stop`` is set), calling ``on_frame`` for every
     frame and ``on_segment`` at every label change on the pipeline's renderer thread (keep
-    them quick). Returns the :class:`~vidclf.stream.pipeline.RunSummary`; a bad source, model
+    them quick). Returns the :class:`~vidclf.streaming.pipeline.RunSummary`; a bad source, model
     or setting raises :class:`~vidclf.errors.VidclfError`."""
-    from vidclf.stream.pipeline import run_pipeline
+    from vidclf.streaming.pipeline import run_pipeline
 
     cfg = _config(source, model, config, settings)
     return run_pipeline(cfg, config_path=config, stop=stop, sinks=[_CallbackSink(on_frame, on_segment)])
@@ -107,8 +107,8 @@ def stream(
 ) -> Iterator[FrameResult]:
     """Yield a :class:`FrameResult` per frame of ``source`` (default: the config's source)."""
     from vidclf.errors import VidclfError
-    from vidclf.stream.pipeline import run_pipeline
-    from vidclf.stream.source import parse_source
+    from vidclf.streaming.pipeline import run_pipeline
+    from vidclf.streaming.source import parse_source
 
     cfg = _config(source, model, config, settings)
     spec = parse_source(cfg.source.source)

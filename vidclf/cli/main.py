@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from vidclf import __version__
 from vidclf.cli import evaluate, export, info, run, train
@@ -52,6 +53,8 @@ def _execute(args: argparse.Namespace) -> int:
     quiet_tensorflow()
     if not args.verbose:
         silence_native_stderr()
+        # library deprecation / structure notices (Keras, NumPy) are for developers: -v shows them
+        warnings.simplefilter("ignore")
     return run_main(lambda: args.handler(args.parser, args))
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from vidclf.config import DEFAULT_CONFIG, load_config, override
     from vidclf.errors import VidclfError
     from vidclf.sinks.outputs import STDOUT
-    from vidclf.stream.pipeline import print_summary, run_pipeline
+    from vidclf.streaming.pipeline import print_summary, run_pipeline
 
     cfg = override(load_config(args.config), config_overrides(p, args))
     log.info("model %s; source %s", cfg.model.path, cfg.source.source)

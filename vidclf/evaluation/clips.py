@@ -1,6 +1,6 @@
 """Score a model + smoothing settings on labelled video clips, through the streaming code.
 
-Every clip is run by :func:`vidclf.stream.pipeline.run_pipeline` (same grabber, preprocessing,
+Every clip is run by :func:`vidclf.streaming.pipeline.run_pipeline` (same grabber, preprocessing,
 calibration, smoother, decoder as ``stream_classify.py``) into a per-frame results file;
 the scores are computed from those rows alone, so what is scored is what a user would see.
 
@@ -37,8 +37,8 @@ from vidclf.config import Config, EventsConfig, OutputConfig, ServeConfig, overr
 from vidclf.errors import VidclfError
 from vidclf.plots import label_timeline
 from vidclf.runtime.classifier import Classifier, load_classifier
-from vidclf.stream.decoding import UNCERTAIN
-from vidclf.stream.pipeline import run_pipeline
+from vidclf.streaming.decoding import UNCERTAIN
+from vidclf.streaming.pipeline import run_pipeline
 
 HOLD_S = 0.5  # a switch counts once the new label is shown for this long without a break
 

@@ -26,7 +26,7 @@ from vidclf.errors import VidclfError
 from vidclf.sinks.outputs import STDOUT, summary_path
 from vidclf.sinks.overlay import top_k
 from vidclf.sinks.terminal import detach
-from vidclf.stream.messages import Prediction
+from vidclf.streaming.messages import Prediction
 
 
 @dataclass

@@ -28,7 +28,7 @@ from vidclf import __version__
 from vidclf.errors import VidclfError
 from vidclf.redact import redact
 from vidclf.sinks.events import SegmentEvent, Sink
-from vidclf.stream.frame_queue import FrameQueue
+from vidclf.streaming.frame_queue import FrameQueue
 
 log = logging.getLogger("vidclf")
 

@@ -23,6 +23,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from vidclf.errors import VidclfError
+
 
 def export_tflite(model: keras.Model, path: str | Path, quantize: bool = False) -> Path:
     """Convert ``model`` (fixed input size, batch dimension free) and write it to ``path``."""
@@ -47,22 +49,23 @@ def load_keras(path: str | Path) -> keras.Model:
 
 def export_onnx(model: keras.Model, path: str | Path) -> Path:
     """Write ``model`` as ONNX through Keras 3's own exporter (tf2onnx underneath)."""
-    from vidclf.errors import VidclfError
-
     try:
         import tf2onnx  # noqa: F401
     except ImportError:
         raise VidclfError("ONNX export needs tf2onnx: pip install tf2onnx onnxruntime") from None
     path = Path(path)
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        model.export(str(path), format="onnx", verbose=False)
+    size = int(model.input_shape[1])
+    model(np.zeros((1, size, size, 3), np.float32), training=False)  # Keras exports only a model that has run
+    try:
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            model.export(str(path), format="onnx", verbose=False)
+    except Exception as exc:  # the converter raises many types; its first line says what failed
+        raise VidclfError(f"ONNX export of the model failed: {str(exc).strip().splitlines()[0][:200]}") from None
     return path
 
 
 def _run_exported(path: Path, images: np.ndarray) -> np.ndarray:
     if path.suffix == ".onnx":
-        from vidclf.errors import VidclfError
-
         try:
             import onnxruntime
         except ImportError:

@@ -10,7 +10,7 @@ always finalised; during start-up a signal ends the run at once.
 Usage::
 
     from vidclf.config import load_config
-    from vidclf.stream.pipeline import run_pipeline
+    from vidclf.streaming.pipeline import run_pipeline
     summary = run_pipeline(load_config())
     summary.frames_shown, summary.ended_by
 """
@@ -45,14 +45,14 @@ from vidclf.sinks.terminal import safe_print, write_text
 from vidclf.sinks.timeline import TimelineSink, check_timeline_path
 from vidclf.sinks.webhook import WebhookSink, check_url
 from vidclf.sinks.window import Window, display_available
-from vidclf.stream.decoding import LabelDecoder
-from vidclf.stream.frame_queue import FrameQueue
-from vidclf.stream.metrics import PipelineStats
-from vidclf.stream.predictor import Predictor
-from vidclf.stream.renderer import Renderer
-from vidclf.stream.scene_cut import SceneCutDetector
-from vidclf.stream.smoothing import make_smoother
-from vidclf.stream.source import FrameGrabber, SourceSpec, open_source_interruptibly, parse_source
+from vidclf.streaming.decoding import LabelDecoder
+from vidclf.streaming.frame_queue import FrameQueue
+from vidclf.streaming.metrics import PipelineStats
+from vidclf.streaming.predictor import Predictor
+from vidclf.streaming.renderer import Renderer
+from vidclf.streaming.scene_cut import SceneCutDetector
+from vidclf.streaming.smoothing import make_smoother
+from vidclf.streaming.source import FrameGrabber, SourceSpec, open_source_interruptibly, parse_source
 
 JOIN_TIMEOUT_S = 5.0
 GRABBER_JOIN_TIMEOUT_S = 1.0

@@ -22,9 +22,9 @@ from vidclf.sinks.overlay import draw_overlay, top_k
 from vidclf.sinks.record import Recorder
 from vidclf.sinks.results import ResultsWriter, SegmentTracker
 from vidclf.sinks.window import Window
-from vidclf.stream.frame_queue import FrameQueue
-from vidclf.stream.messages import END_OF_STREAM, Prediction, StreamReset
-from vidclf.stream.metrics import PipelineStats
+from vidclf.streaming.frame_queue import FrameQueue
+from vidclf.streaming.messages import END_OF_STREAM, Prediction, StreamReset
+from vidclf.streaming.metrics import PipelineStats
 
 FPS_PROBE_FRAMES = 30  # frames buffered to measure a live source's rate when it reports none
 

@@ -1,2 +1,2 @@
 """The streaming stages: source -> frame queue -> predictor (smoothing, decoding, scene cuts)
--> renderer, wired together by :mod:`vidclf.stream.pipeline`."""
+-> renderer, wired together by :mod:`vidclf.streaming.pipeline`."""

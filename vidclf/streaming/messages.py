@@ -31,7 +31,7 @@ class Frame:
 @dataclass(frozen=True, slots=True)
 class Prediction:
     """A frame with its raw and smoothed class probabilities, the label shown for it (a
-    class name or ``"uncertain"``, see :mod:`vidclf.stream.decoding`) and how long inference took."""
+    class name or ``"uncertain"``, see :mod:`vidclf.streaming.decoding`) and how long inference took."""
 
     frame: Frame
     probs: np.ndarray

@@ -3,9 +3,9 @@
 Preprocessing is :func:`vidclf.runtime.preprocess.prepare_image` (the same function training used);
 normalisation is inside the model. Per frame: the model's probabilities, calibrated by the
 model's temperature (:mod:`vidclf.runtime.calibration`), go into the smoothing window, and the
-:class:`~vidclf.stream.decoding.LabelDecoder` turns the smoothed probabilities into the label shown
-(``uncertain``, hysteresis, minimum segment). A scene cut (:mod:`vidclf.stream.scene_cut`) or a
-:class:`~vidclf.stream.messages.StreamReset` restarts the window: evidence from the old scene no
+:class:`~vidclf.streaming.decoding.LabelDecoder` turns the smoothed probabilities into the label shown
+(``uncertain``, hysteresis, minimum segment). A scene cut (:mod:`vidclf.streaming.scene_cut`) or a
+:class:`~vidclf.streaming.messages.StreamReset` restarts the window: evidence from the old scene no
 longer applies.
 
 Usage::
@@ -26,12 +26,12 @@ import numpy as np
 from vidclf.runtime.calibration import apply_temperature
 from vidclf.runtime.classifier import Classifier
 from vidclf.runtime.preprocess import prepare_image
-from vidclf.stream.decoding import FrameLabeler, LabelDecoder
-from vidclf.stream.frame_queue import FrameQueue
-from vidclf.stream.messages import END_OF_STREAM, Frame, Prediction, StreamReset
-from vidclf.stream.metrics import PipelineStats
-from vidclf.stream.scene_cut import SceneCutDetector
-from vidclf.stream.smoothing import Smoother
+from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
+from vidclf.streaming.frame_queue import FrameQueue
+from vidclf.streaming.messages import END_OF_STREAM, Frame, Prediction, StreamReset
+from vidclf.streaming.metrics import PipelineStats
+from vidclf.streaming.scene_cut import SceneCutDetector
+from vidclf.streaming.smoothing import Smoother
 
 
 class Predictor(threading.Thread):

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from vidclf.stream.smoothing import Smoother
+from vidclf.streaming.smoothing import Smoother
 
 UNCERTAIN = "uncertain"
 _EPS = 1e-6  # timestamps are float seconds (a file's ms timestamps, 1/fps steps): compare with slack

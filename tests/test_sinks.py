@@ -1,0 +1,368 @@
+"""Where results go besides the window: JSON lines on stdout, a webhook (a real HTTP server),
+MQTT (a real mosquitto broker), subtitles, the timeline picture, and the browser view (real
+headless Chromium). Every server listens on 127.0.0.1 and is started and stopped here."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import cv2
+import pytest
+from conftest import CLIPS, ROOT, assert_one_line_error, parse_summary, read_jsonl, run_cli, start_cli, wait_rows
+
+from vidclf.sinks.serve import ServeSink
+from vidclf.testing import free_port
+
+MONTAGE = CLIPS / "montage_lifting_football_tennis.mp4"
+DEMO = ROOT / "models" / "demo" / "basketball_gym_shooting.mp4"
+ARTIFACTS = Path(os.environ.get("VIDCLF_TEST_ARTIFACTS", ROOT / "runs" / "test-artifacts"))
+
+
+def segments_of(results: Path) -> list[dict]:
+    return json.loads(Path(f"{results}.summary.json").read_text())["segments"]
+
+
+# -- stdout -----------------------------------------------------------------------------------
+
+
+def test_results_to_stdout_are_json_lines_and_the_summary_goes_to_stderr(shared):
+    result = run_cli("stream_classify.py", "--source", str(DEMO), "--results", "-", "--no-display")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]  # nothing else on stdout
+    assert [r["frame"] for r in rows] == list(range(300))
+    assert parse_summary(result.stderr)["shown"] == 300
+
+
+# -- webhook ----------------------------------------------------------------------------------
+
+
+class _Receiver:
+    """A real HTTP server on 127.0.0.1 that records each POSTed JSON body."""
+
+    def __init__(self):
+        self.bodies: list[dict] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers["Content-Length"])
+                receiver.bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_webhook_receives_every_label_change(shared, tmp_path):
+    results = tmp_path / "r.jsonl"
+    with _Receiver() as receiver:
+        run = run_cli(
+            "stream_classify.py", "--source", str(MONTAGE), "--results", str(results), "--webhook", receiver.url, "--no-display"
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+    segments = segments_of(results)
+    assert len(segments) >= 2  # the montage changes activity
+    starts = [b for b in receiver.bodies if b["type"] == "segment_start"]
+    ends = [b for b in receiver.bodies if b["type"] == "segment_end"]
+    assert [(b["label"], b["first_frame"]) for b in starts] == [(s["label"], s["first_frame"]) for s in segments]
+    assert [(b["label"], b["last_frame"], b["end_s"]) for b in ends] == [
+        (s["label"], s["last_frame"], s["end_s"]) for s in segments
+    ]
+    assert all(b["source"] == MONTAGE.name for b in receiver.bodies)
+
+
+def test_a_webhook_that_never_answers_never_holds_the_pipeline(shared, tmp_path):
+    # a listening socket nobody accepts from: connections hang until the POST's timeout
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/hook"
+        config = tmp_path / "c.yaml"
+        config.write_text("events:\n  webhook_timeout_s: 0.5\n  webhook_retries: 1\n")
+        run = run_cli("stream_classify.py", "--config", str(config), "--source", str(MONTAGE), "--webhook", url, "--no-display")
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = parse_summary(run.stdout)
+    assert summary["shown"] == summary["read"] > 0 and summary["dropped"] == 0
+    assert re.search(r"warning: webhook .*: \d+ events sent, \d+ failed", run.stderr), run.stderr[-2000:]
+
+
+# -- MQTT -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mosquitto(tmp_path):
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(binary).exists():
+        pytest.fail("mosquitto is required for the MQTT test (apt: mosquitto)")
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("mosquitto did not start")
+            time.sleep(0.1)
+    yield port
+    process.terminate()
+    process.wait(10)
+
+
+def test_mqtt_events_and_retained_label_reach_a_real_broker(shared, tmp_path, mosquitto):
+    import paho.mqtt.client as mqtt
+
+    received: list[tuple[str, bytes, bool]] = []
+    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    subscriber.on_message = lambda _c, _u, msg: received.append((msg.topic, msg.payload, msg.retain))
+    subscriber.connect("127.0.0.1", mosquitto)
+    subscriber.subscribe("vidclf/#", qos=1)
+    subscriber.loop_start()
+    try:
+        results = tmp_path / "r.jsonl"
+        args = ["--source", str(MONTAGE), "--results", str(results), "--mqtt", f"127.0.0.1:{mosquitto}", "--name", "court1"]
+        run = run_cli("stream_classify.py", *args, "--no-display")
+        assert run.returncode == 0, run.stderr[-2000:]
+        time.sleep(1.0)  # the last messages reach the subscriber
+    finally:
+        subscriber.loop_stop()
+        subscriber.disconnect()
+    segments = segments_of(results)
+    events = [json.loads(p) for t, p, _ in received if t == "vidclf/events"]
+    assert [e["label"] for e in events if e["type"] == "segment_start"] == [s["label"] for s in segments]
+    assert all(e["camera"] == "court1" for e in events)
+    labels = [p.decode() for t, p, _ in received if t == "vidclf/court1/label"]
+    assert labels == [s["label"] for s in segments]
+    available = [p.decode() for t, p, _ in received if t == "vidclf/available"]
+    assert available[0] == "online" and available[-1] == "offline"
+
+    # a new subscriber gets the retained state at once
+    late: list[tuple[str, bytes]] = []
+    checker = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    checker.on_message = lambda _c, _u, msg: late.append((msg.topic, msg.payload))
+    checker.connect("127.0.0.1", mosquitto)
+    checker.subscribe([("vidclf/court1/label", 1), ("vidclf/available", 1)])
+    checker.loop_start()
+    deadline = time.monotonic() + 5
+    while len(late) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    checker.loop_stop()
+    checker.disconnect()
+    assert dict(late) == {"vidclf/court1/label": segments[-1]["label"].encode(), "vidclf/available": b"offline"}
+
+
+# -- subtitles and the timeline picture ---------------------------------------------------------
+
+
+def test_subtitles_and_timeline_picture_match_the_segments(shared, tmp_path):
+    results, srt, png = tmp_path / "r.jsonl", tmp_path / "r.srt", tmp_path / "r.png"
+    args = ["--source", str(MONTAGE), "--results", str(results), "--srt", str(srt), "--timeline", str(png)]
+    run = run_cli("stream_classify.py", *args, "--no-display")
+    assert run.returncode == 0, run.stderr[-2000:]
+    segments = segments_of(results)
+    blocks = [b.splitlines() for b in srt.read_text().strip().split("\n\n")]
+    assert [b[2] for b in blocks] == [s["label"] for s in segments]
+    assert [int(b[0]) for b in blocks] == list(range(1, len(segments) + 1))
+
+    def seconds(stamp: str) -> float:
+        h, m, rest = stamp.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(rest.replace(",", "."))
+
+    starts = [seconds(b[1].split(" --> ")[0]) for b in blocks]
+    assert starts == pytest.approx([s["start_s"] for s in segments], abs=0.001)
+    image = cv2.imread(str(png))
+    assert image is not None and image.shape[1] >= 800
+
+
+@pytest.mark.parametrize(
+    "flag, value, fragment",
+    [
+        ("--webhook", "ftp://127.0.0.1/x", "events.webhook must be an http(s):// URL"),
+        ("--mqtt", "127.0.0.1:notaport", "events.mqtt must be host:port"),
+        ("--serve", "8080", "serve.address must be host:port"),
+        ("--srt", "out.txt", "must end in .srt"),
+        ("--timeline", "out.jpg", "must end in .png"),
+    ],
+)
+def test_bad_sink_settings_are_one_error_line(flag, value, fragment, tmp_path):
+    result = run_cli(
+        "stream_classify.py", "--source", str(DEMO), flag, str(tmp_path / value) if flag in ("--srt", "--timeline") else value
+    )
+    assert_one_line_error(result, fragment)
+
+
+def test_serve_port_in_use_is_one_error_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        result = run_cli(
+            "stream_classify.py", "--source", str(DEMO), "--no-display", "--serve", f"127.0.0.1:{taken.getsockname()[1]}"
+        )
+    assert_one_line_error(result, "cannot serve on 127.0.0.1:")
+
+
+# -- the browser view -------------------------------------------------------------------------
+
+
+def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    pytest.fail("Chromium is required for the browser-view test (apt: chromium)")
+
+
+def _headless(browser: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--virtual-time-budget=5000",
+    ]
+    return subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_browser_view_in_headless_chromium(shared, tmp_path):
+    browser = _chromium()
+    port = free_port()
+    results = tmp_path / "r.jsonl"
+    args = ["--source", str(DEMO), "--realtime", "--loop", "--results", str(results), "--serve", f"127.0.0.1:{port}"]
+    process = start_cli("stream_classify.py", *args, "--no-display")
+    try:
+        wait_rows(results, 30)
+        url = f"http://127.0.0.1:{port}/"
+        dom = _headless(browser, "--dump-dom", url)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        frame = int(re.search(r'data-frame="(\d+)"', dom.stdout).group(1))
+        label = re.search(r'data-label="([^"]*)"', dom.stdout).group(1)
+        changes = int(re.search(r'data-picture-changes="(\d+)"', dom.stdout).group(1))
+        assert changes >= 1  # the picture updated while the page was open
+        rows = {row["frame"]: row["label"] for row in read_jsonl(results)}
+        assert rows[frame] == label  # the page shows what the results file says for that frame
+        assert f'id="label">{label}<' in dom.stdout
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "browser_view.png"
+        _headless(browser, "--window-size=1280,800", f"--screenshot={shot}", url)
+        image = cv2.imread(str(shot))
+        assert image is not None and image.shape[:2] == (800, 1280)
+
+        status, body = _get(url + "status.json")
+        assert status == 200 and json.loads(body)["segments"][0]["label"] == rows[0]
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err[-2000:]
+    assert f"browser view: http://127.0.0.1:{port}/" in err
+
+
+def _read_mjpeg(url: str, frames: int, into: list) -> None:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        data = b""
+        while data.count(b"\xff\xd9") < frames:
+            chunk = response.read(65536)
+            if not chunk:
+                break
+            data += chunk
+    into.append(data.count(b"Content-Type: image/jpeg"))
+
+
+def test_several_viewers_and_a_stalled_one_never_slow_the_pipeline(shared, tmp_path):
+    port = free_port()
+    results = tmp_path / "r.jsonl"
+    process = start_cli(
+        "stream_classify.py",
+        "--source",
+        str(DEMO),
+        "--realtime",
+        "--loop",
+        "--results",
+        str(results),
+        "--serve",
+        f"127.0.0.1:{port}",
+        "--no-display",
+    )
+    stalled = None
+    try:
+        wait_rows(results, 10)
+        stalled = socket.create_connection(("127.0.0.1", port))
+        # a viewer that asks for the stream and never reads it: its socket buffer fills up
+        stalled.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        counts: list[int] = []
+        readers = [
+            threading.Thread(target=_read_mjpeg, args=(f"http://127.0.0.1:{port}/stream.mjpg", 10, counts)) for _ in range(2)
+        ]
+        for reader in readers:
+            reader.start()
+        time.sleep(0.5)
+        viewers = json.loads(_get(f"http://127.0.0.1:{port}/status.json")[1])["viewers"]
+        for reader in readers:
+            reader.join(30)
+        assert counts == [10, 10] or (len(counts) == 2 and min(counts) >= 10), counts
+        assert viewers == 3
+        before = len(read_jsonl(results))
+        time.sleep(2.0)
+        after = len(read_jsonl(results))
+        assert after - before >= 30  # a 30 FPS replay keeps being classified (2 s -> ~60 rows)
+    finally:
+        if stalled is not None:
+            stalled.close()
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+    summary = parse_summary(out)
+    assert process.returncode == 0 and summary["ended_by"] == "SIGTERM", err[-2000:]
+
+
+def test_a_token_is_required_when_bound_beyond_localhost():
+    sink = ServeSink("0.0.0.0:0")  # every interface: a token is made up
+    try:
+        assert sink.token and f"?token={sink.token}" in sink.url
+        base = f"http://127.0.0.1:{sink.port}"
+        assert _get(f"{base}/status.json")[0] == 403
+        assert _get(f"{base}/status.json?token=wrong")[0] == 403
+        status, body = _get(f"{base}/status.json?token={sink.token}")
+        assert status == 200 and json.loads(body)["frames"] == 0
+    finally:
+        sink.close()
+    local = ServeSink("127.0.0.1:0")
+    try:
+        assert local.token is None and _get(f"http://127.0.0.1:{local.port}/status.json")[0] == 200
+    finally:
+        local.close()
