@@ -366,3 +366,10 @@ def test_a_token_is_required_when_bound_beyond_localhost():
         assert local.token is None and _get(f"http://127.0.0.1:{local.port}/status.json")[0] == 200
     finally:
         local.close()
+
+
+def test_progress_bar_counts_the_file_frames_on_stderr():
+    result = run_cli("stream_classify.py", "--source", str(DEMO), "--no-display", "--dashboard", "off", "--progress", "on")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"basketball_gym_shooting\.mp4 .* 300/300 frames .*ETA", result.stderr), result.stderr[-2000:]
+    assert "300/300" not in result.stdout  # stdout keeps only the summary

@@ -116,6 +116,7 @@ class ServeConfig:
 @dataclass(frozen=True)
 class DashboardConfig:
     enabled: str = _opt("auto", choices=("auto", "on", "off"))
+    progress: str = _opt("auto", choices=("auto", "on", "off"))
     refresh_hz: float = _opt(4.0, min=0.1, max=60.0)
 
 

@@ -46,6 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     config_flag(
         p, "--serve-token", key="serve.token", help="token the browser view requires (made up when bound beyond localhost)"
     )
+    config_flag(
+        p, "--progress", key="dashboard.progress", choices=("auto", "on", "off"), help="progress bar while a file is replayed"
+    )
     config_flag(p, "--dashboard", key="dashboard.enabled", choices=("auto", "on", "off"), help="rich terminal dashboard")
     config_flag(p, "--give-up-after", key="source.give_up_after_s", type=float, help="seconds a lost live source may stay away")
     config_flag(p, "--open-timeout", key="source.open_timeout_s", type=float, help="seconds to wait for a live source to open")
@@ -59,6 +62,8 @@ def run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from vidclf.streaming.pipeline import print_summary, run_pipeline
 
     cfg = override(load_config(args.config), config_overrides(p, args))
+    if args.quiet:
+        cfg = override(cfg, {"dashboard.progress": "off"})
     log.info("model %s; source %s", cfg.model.path, cfg.source.source)
     summary = run_pipeline(cfg, config_path=args.config or DEFAULT_CONFIG)
     if not args.quiet:  # with --results - stdout carries the rows: the summary goes to stderr

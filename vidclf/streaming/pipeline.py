@@ -37,6 +37,7 @@ from vidclf.sinks.dashboard import Dashboard
 from vidclf.sinks.events import Sink
 from vidclf.sinks.mqtt import MqttSink, parse_broker
 from vidclf.sinks.outputs import STDOUT, check_outputs, summary_path
+from vidclf.sinks.progress import ProgressSink
 from vidclf.sinks.record import Recorder
 from vidclf.sinks.results import ResultsWriter
 from vidclf.sinks.serve import ServeSink, parse_address
@@ -144,6 +145,13 @@ def _want_window(mode: str) -> bool:
         why = f"no X server answers at DISPLAY={display}" if display else "DISPLAY is not set"
         raise VidclfError(f"display.window is 'on' but no display is available ({why}); use --no-display")
     return available
+
+
+def _want_progress(cfg: Config, info, dashboard_on: bool) -> bool:
+    """A progress bar for a file replayed without the dashboard (auto: stderr is a terminal)."""
+    if cfg.dashboard.progress == "off" or dashboard_on or not info.finite:
+        return False
+    return cfg.dashboard.progress == "on" or sys.stderr.isatty()
 
 
 def _inputs(cfg: Config, spec: SourceSpec, config_path: str | Path | None) -> dict[str, str | Path | None]:
@@ -313,6 +321,9 @@ def _stream(cfg, console, stop, signals, sinks, spec, classifier, decoder, show_
     # results on stdout (--results -) and a dashboard on the same terminal would interleave
     auto_dashboard = cfg.dashboard.enabled == "auto" and console.is_terminal and cfg.output.results != STDOUT
     dashboard_on = cfg.dashboard.enabled == "on" or auto_dashboard
+    if _want_progress(cfg, info, dashboard_on):
+        total = None if cfg.source.loop else info.frame_count
+        renderer.sinks.append(ProgressSink(total, spec.short_name))
     started, cpu_started = time.monotonic(), time.process_time()
     with Dashboard(stats, frames, stop, spec.short_name, cfg.model.path, cfg.dashboard.refresh_hz, dashboard_on, console):
         grabber.start()
