@@ -129,7 +129,7 @@ def xvfb():
 
 
 SUMMARY_RE = (
-    r"ended by: (?P<ended_by>[^;]+); frames read (?P<read>\d+), classified (?P<shown>\d+), "
+    r"ended by: (?P<ended_by>[^;]+); frames read (?P<read>\d+), shown (?P<shown>\d+), classified (?P<classified>\d+), "
     r"dropped (?P<dropped>\d+), reconnects (?P<reconnects>\d+)"
 )
 

@@ -247,15 +247,9 @@ def _chromium() -> str:
     pytest.fail("Chromium is required for the browser-view test (apt: chromium)")
 
 
-def _headless(browser: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--virtual-time-budget=5000",
-    ]
+def _headless(browser: str, *args: str, budget_ms: int = 5000, timeout: float = 90) -> subprocess.CompletedProcess:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+    flags.append(f"--virtual-time-budget={budget_ms}")  # page time to run before the dump / screenshot
     return subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=timeout)
 
 
@@ -268,12 +262,14 @@ def test_browser_view_in_headless_chromium(shared, tmp_path):
     try:
         wait_rows(results, 30)
         url = f"http://127.0.0.1:{port}/"
-        dom = _headless(browser, "--dump-dom", url)
+        sent_before = json.loads(_get(url + "status.json")[1])["frames_sent"]
+        dom = _headless(browser, "--dump-dom", url, budget_ms=15000)
         assert dom.returncode == 0, dom.stderr[-2000:]
         frame = int(re.search(r'data-frame="(\d+)"', dom.stdout).group(1))
         label = re.search(r'data-label="([^"]*)"', dom.stdout).group(1)
         changes = int(re.search(r'data-picture-changes="(\d+)"', dom.stdout).group(1))
-        assert changes >= 1  # the picture updated while the page was open
+        assert changes >= 1  # the picture the page shows changed while it was open
+        assert json.loads(_get(url + "status.json")[1])["frames_sent"] - sent_before >= 5  # frames went to the browser
         rows = {row["frame"]: row["label"] for row in read_jsonl(results)}
         assert rows[frame] == label  # the page shows what the results file says for that frame
         assert f'id="label">{label}<' in dom.stdout

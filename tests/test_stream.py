@@ -77,7 +77,9 @@ def test_csv_results(tmp_path, shared):
     assert run_cli("stream_classify.py", "--source", str(clip), "--results", str(results)).returncode == 0
     rows = list(csv.DictReader(results.open()))
     assert len(rows) == count_frames(clip) == 28
-    assert set(rows[0]) == {"frame", "time_s", "position_s", "label", "confidence", "top_k", "infer_ms", "latency_ms"}
+    assert set(rows[0]) == {
+        *("frame", "time_s", "position_s", "label", "confidence", "top_k", "infer_ms", "latency_ms", "classified")
+    }
     assert float(rows[15]["position_s"]) == 1.0  # frame 15 of a 15 FPS clip
 
 
@@ -156,6 +158,10 @@ def test_pipeline_runs_a_given_classifier_and_measures_its_cpu(shared):
     assert [seg["label"] for seg in summary.segments] == ["b"]
     # process CPU while streaming: more than nothing, at most every core for the whole run
     assert 0 < summary.cpu_s <= summary.elapsed_s * len(os.sched_getaffinity(0)) * 1.05
+    # per stage: each stage's own thread, the rest of the process as "other"; they add up
+    stages = summary.stage_cpu_s
+    assert set(stages) == {"grabber", "predictor", "renderer", "other"} and stages["renderer"] > 0 and stages["grabber"] > 0
+    assert sum(stages.values()) == pytest.approx(summary.cpu_s, rel=0.05, abs=0.05)
 
 
 def test_stream_reset_clears_the_smoothing_window(shared):

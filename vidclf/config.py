@@ -47,6 +47,7 @@ class ModelConfig:
     labels: str | None = None
     threads: int = _opt(2, min=1, max=64)
     max_batch: int = _opt(8, min=1, max=256)
+    classify_fps: float | None = _opt(None, min=0.1, max=1000.0)
     input_fit: str = _opt("crop", choices=("squash", "crop"))
 
 
@@ -67,6 +68,7 @@ class SourceConfig:
 class SmoothingConfig:
     mode: str = _opt("mean", choices=("mean", "ema", "none"))
     size: int = _opt(8, min=1, max=10_000)
+    window_s: float | None = _opt(None, min=0.01, max=600.0)
     ema_alpha: float = _opt(0.15, min=0.001, max=1.0)  # 0 would never move off the first frame
     uncertain_below: float = _opt(0.7, min=0.0, max=1.0)
     class_thresholds: dict[str, float] = field(default_factory=dict, metadata={"min": 0.0, "max": 1.0})

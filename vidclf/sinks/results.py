@@ -63,7 +63,7 @@ class SegmentTracker:
 
 
 class ResultsWriter:
-    FIELDS = ["frame", "time_s", "position_s", "label", "confidence", "top_k", "infer_ms", "latency_ms"]
+    FIELDS = ["frame", "time_s", "position_s", "label", "confidence", "top_k", "infer_ms", "latency_ms", "classified"]
 
     @staticmethod
     def check_suffix(path: str | Path) -> str:
@@ -105,6 +105,7 @@ class ResultsWriter:
             raw,
             round(prediction.infer_ms, 3),
             round(latency_ms, 3),
+            prediction.classified,
         ]
         try:
             if self._csv:

@@ -153,7 +153,7 @@ class ServeSink(Sink):
                 segments[-1]["end_s"] = max(segments[-1]["end_s"], self._status["position_s"])
             elif segments and self._status.get("time_s") is not None:
                 segments[-1]["end_s"] = max(segments[-1]["end_s"], self._status["time_s"])
-            return {**self._status, "segments": segments, "viewers": self.viewers}
+            return {**self._status, "segments": segments, "viewers": self.viewers, "frames_sent": self.frames_sent}
 
     def next_jpeg(self, after: int, timeout: float = 1.0) -> tuple[int, bytes] | None:
         """The newest frame newer than ``after`` as JPEG (waits up to ``timeout``); None when

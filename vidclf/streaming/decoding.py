@@ -115,7 +115,7 @@ class FrameLabeler:
     def step(self, probs: np.ndarray, t: float, cut: bool = False) -> tuple[np.ndarray, str, float]:
         if cut:
             self.restart()
-        smoothed = self.smoother.update(probs)
+        smoothed = self.smoother.update(probs, t)
         label, confidence = self.decoder.update(smoothed, t)
         return smoothed, label, confidence
 

@@ -41,6 +41,9 @@ class Prediction:
     infer_ms: float  # this frame's share of the model call
     predicted_at: float
     scene_cut: bool = False  # this frame starts a new shot: the smoothing window restarted here
+    # False: the model did not see this frame (classify_fps, or a live backlog): it carries
+    # the latest classified frame's probabilities and label
+    classified: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,10 @@ class RunSummary:
     frames_dropped: int
     reconnects: int
     elapsed_s: float
+    frames_classified: int = 0  # seen by the model; others carried the latest label (classify_fps, live backlog)
+    # CPU seconds per stage (each stage's own thread), and "other": the rest of the process
+    # while streaming (the inference library's worker threads, dashboard, sinks' threads)
+    stage_cpu_s: dict[str, float] = field(default_factory=dict)
     cpu_s: float = 0.0  # process CPU time (all threads) while streaming, model loading excluded
     recording: str | None = None
     frames_recorded: int = 0
@@ -285,7 +289,7 @@ def _stream(cfg, console, stop, signals, sinks, spec, classifier, decoder, show_
     queue_size = cfg.source.queue_size if live else max(cfg.source.queue_size, 2 * cfg.model.max_batch)
     frames = FrameQueue(queue_size, drop_oldest=live)
     predictions = FrameQueue(cfg.source.queue_size, drop_oldest=False)
-    smoother = make_smoother(cfg.smoothing.mode, cfg.smoothing.size, cfg.smoothing.ema_alpha)
+    smoother = make_smoother(cfg.smoothing.mode, cfg.smoothing.size, cfg.smoothing.ema_alpha, cfg.smoothing.window_s)
     cuts = SceneCutDetector(cfg.smoothing.scene_cut_threshold) if cfg.smoothing.scene_cut else None
 
     recorder = Recorder(cfg.output.video, cfg.output.fps or info.fps) if cfg.output.video else None
@@ -313,7 +317,18 @@ def _stream(cfg, console, stop, signals, sinks, spec, classifier, decoder, show_
 
     grabber = FrameGrabber(spec, capture, info, first_frame, cfg.source, frames, stop, stats)
     predictor = Predictor(
-        classifier, smoother, frames, predictions, stop, stats, cfg.model.max_batch, decoder, cuts, cfg.model.input_fit
+        classifier,
+        smoother,
+        frames,
+        predictions,
+        stop,
+        stats,
+        cfg.model.max_batch,
+        decoder,
+        cuts,
+        cfg.model.input_fit,
+        cfg.model.classify_fps,
+        live,
     )
     renderer = Renderer(
         predictions, classifier.labels, stop, stats, cfg.display.top_k, window, recorder, results, sinks, spec.short_name
@@ -337,6 +352,9 @@ def _stream(cfg, console, stop, signals, sinks, spec, classifier, decoder, show_
             # by itself; a stop request must not wait for it (it is a daemon thread).
             grabber.join(GRABBER_JOIN_TIMEOUT_S)
 
+    cpu_s = time.process_time() - cpu_started
+    stage_cpu = {"grabber": grabber.cpu_s, "predictor": predictor.cpu_s, "renderer": renderer.cpu_s}
+    stage_cpu["other"] = max(0.0, cpu_s - sum(stage_cpu.values()))
     error = renderer.error or grabber.error or predictor.error
     if signals.received:
         ended_by = signals.received
@@ -352,9 +370,11 @@ def _stream(cfg, console, stop, signals, sinks, spec, classifier, decoder, show_
         frames_read=grabber.frames_read,
         frames_shown=stats.display_fps.count,
         frames_dropped=frames.dropped,
+        frames_classified=predictor.frames_classified,
         reconnects=stats.reconnects,
         elapsed_s=time.monotonic() - started,
-        cpu_s=time.process_time() - cpu_started,
+        cpu_s=cpu_s,
+        stage_cpu_s=stage_cpu,
         recording=cfg.output.video,
         frames_recorded=recorder.frames if recorder else 0,
         recording_fps=recorder.fps if recorder else None,
@@ -375,11 +395,15 @@ def print_summary(summary: RunSummary, file=None) -> None:
     cpu_ms = 1000 * summary.cpu_s / summary.frames_shown if summary.frames_shown else 0.0
     lines = [
         f"source: {summary.source}",
-        f"ended by: {summary.ended_by}; frames read {summary.frames_read}, classified {summary.frames_shown}, "
-        f"dropped {summary.frames_dropped}, reconnects {summary.reconnects}; {summary.elapsed_s:.1f} s ({fps:.1f} FPS)",
+        f"ended by: {summary.ended_by}; frames read {summary.frames_read}, shown {summary.frames_shown}, "
+        f"classified {summary.frames_classified}, dropped {summary.frames_dropped}, reconnects {summary.reconnects}; "
+        f"{summary.elapsed_s:.1f} s ({fps:.1f} FPS)",
         f"inference p50 {summary.inference_ms_p50:.1f} ms; capture->overlay latency p50 {summary.latency_ms_p50:.1f} ms, "
         f"p95 {summary.latency_ms_p95:.1f} ms; CPU {cpu_ms:.1f} ms/frame (all threads)",
     ]
+    if summary.stage_cpu_s and summary.frames_shown:
+        per_frame = ", ".join(f"{k} {1000 * v / summary.frames_shown:.1f}" for k, v in summary.stage_cpu_s.items())
+        lines.append(f"CPU ms/frame by stage: {per_frame} (other: inference and decoder worker threads, dashboard, sinks)")
     if summary.recording:
         lines.append(f"recording: {summary.recording} ({summary.frames_recorded} frames at {summary.recording_fps or 0:.2f} FPS)")
         if summary.letterboxed_frames:

@@ -47,6 +47,7 @@ class Renderer:
         self.k, self.window, self.recorder, self.results = k, window, recorder, results
         self.sinks, self.source_name = list(sinks or []), source_name
         self.quit_by_key = False
+        self.cpu_s = 0.0
         self.error: str | None = None  # a failed write (recording or results): the run stops
         self.segments = SegmentTracker()
         self._t0: float | None = None
@@ -129,6 +130,7 @@ class Renderer:
         return SegmentEvent("end", name, label, start, first, segment.end_s, segment.last_frame)
 
     def run(self) -> None:
+        cpu_started = time.thread_time()
         try:
             while not self.stop.is_set():
                 try:
@@ -149,6 +151,7 @@ class Renderer:
             self._failed(exc)
         finally:
             self.close()
+            self.cpu_s = time.thread_time() - cpu_started  # overlay, window, recording, results, sinks
 
     def _failed(self, exc: VidclfError) -> None:
         self.error = self.error or str(exc)

@@ -208,8 +208,10 @@ class FrameGrabber(threading.Thread):
         self._last_position = 0.0
         self.error: str | None = None
         self.frames_read = 0
+        self.cpu_s = 0.0
 
     def run(self) -> None:
+        cpu_started = time.thread_time()
         try:
             self._loop()
         except Exception as exc:  # a thread must never die silently: report and stop the pipeline
@@ -219,6 +221,7 @@ class FrameGrabber(threading.Thread):
             self.capture.release()
             self.stats.source_state = "ended" if self.error is None else "failed"
             self.out.put(END_OF_STREAM, force=True)
+            self.cpu_s = time.thread_time() - cpu_started  # reading + decoding, this thread only
 
     def _emit(self, image, position: float | None = None) -> bool:
         frame = Frame(self.frames_read, image, time.monotonic(), position)

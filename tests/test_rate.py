@@ -1,0 +1,133 @@
+"""Which frames the model sees: ``model.classify_fps`` caps the rate per stream, and a live
+source is classified at its newest frame, never through a backlog. Every frame is still
+shown, recorded and logged with the latest label. Real model, real clips, the real CLI."""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+from conftest import CLIPS, ROOT, parse_summary, read_jsonl, run_cli
+
+from vidclf.runtime.classifier import load_classifier
+from vidclf.streaming.frame_queue import FrameQueue
+from vidclf.streaming.messages import Frame
+from vidclf.streaming.metrics import PipelineStats
+from vidclf.streaming.predictor import Predictor
+from vidclf.streaming.smoothing import RollingMean, make_smoother
+
+DEMO = ROOT / "models" / "demo" / "basketball_gym_shooting.mp4"
+MONTAGE = CLIPS / "montage_lifting_football_tennis.mp4"
+
+
+def _assert_labels_carried(rows: list[dict]) -> None:
+    """Each frame the model did not see shows the latest classified frame's label."""
+    latest = None
+    for row in rows:
+        if row["classified"]:
+            latest = row
+        else:
+            assert latest is not None, "the first frame must be classified"
+            assert (row["label"], row["confidence"], row["top_k"]) == (latest["label"], latest["confidence"], latest["top_k"])
+            assert row["infer_ms"] == 0
+
+
+def test_classify_fps_classifies_every_third_frame_of_a_30_fps_file(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("model:\n  classify_fps: 10\nsmoothing:\n  window_s: 0.3\n")
+    results = tmp_path / "r.jsonl"
+    run = run_cli("stream_classify.py", "--config", str(config), "--source", str(DEMO), "--results", str(results), "--no-display")
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = read_jsonl(results)
+    assert [r["frame"] for r in rows] == list(range(300))  # every frame shown and logged
+    assert [r["frame"] for r in rows if r["classified"]] == list(range(0, 300, 3))  # 29.97 FPS / 10
+    _assert_labels_carried(rows)
+    summary = parse_summary(run.stdout)
+    assert (summary["shown"], summary["classified"]) == (300, 100)
+
+
+def _images(clip, n: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(clip))
+    images = [capture.read()[1] for _ in range(n)]
+    capture.release()
+    return images
+
+
+def _predictor(classify_fps=None, live=False, size=8) -> Predictor:
+    clf = load_classifier(ROOT / "models" / "sports22.tflite")
+    frames, out = FrameQueue(64, drop_oldest=False), FrameQueue(1000, drop_oldest=False)
+    return Predictor(
+        clf, RollingMean(size), frames, out, threading.Event(), PipelineStats(), classify_fps=classify_fps, live=live
+    )
+
+
+def _drain(queue: FrameQueue) -> list:
+    return [queue.get(0) for _ in range(len(queue))]
+
+
+def test_classify_fps_restarts_with_a_looping_file(shared):
+    clip = CLIPS / "fencing_short_bout.mp4"  # 28 frames at 15 FPS
+    images = _images(clip, 28)
+    predictor = _predictor(classify_fps=5)
+    # two rounds of --loop: the file's timeline goes back to 0 for the second
+    for round_ in range(2):
+        for start in range(0, 28, 8):
+            predictor.handle([Frame(round_ * 28 + i, images[i], 0.0, i / 15) for i in range(start, min(start + 8, 28))])
+    classified = [p.frame.index % 28 for p in _drain(predictor.out) if p.classified]
+    assert classified == [0, 3, 6, 9, 12, 15, 18, 21, 24, 27] * 2  # every 0.2 s of the clip, both rounds
+
+
+def test_live_backlog_classifies_only_the_newest_frame_and_passes_the_rest_first(shared):
+    images = _images(MONTAGE, 12)
+    predictor = _predictor(live=True)
+    # a backlog of 5 frames waiting (the model was busy): only the newest is classified, and
+    # the stale ones leave before it, carrying the label of the frame classified before them
+    predictor.handle([Frame(0, images[0], 0.0)])
+    predictor.handle([Frame(i, images[i], i / 30) for i in range(1, 6)])
+    items = _drain(predictor.out)
+    assert [p.frame.index for p in items] == [0, 1, 2, 3, 4, 5]
+    assert [p.classified for p in items] == [True, False, False, False, False, True]
+    for carried in items[1:5]:
+        assert carried.label == items[0].label and carried.infer_ms == 0
+        np.testing.assert_array_equal(carried.probs, items[0].probs)
+    assert predictor.frames_classified == 2
+
+
+def test_time_window_spans_the_same_seconds_at_any_rate():
+    a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    shares = {}
+    for fps in (30, 10):
+        smoother = make_smoother("mean", size=1000, window_s=1.0)
+        for i in range(2 * fps):  # 2 s of a, then b from t = 2 s
+            smoother.update(a, i / fps)
+        half = [smoother.update(b, 2 + i / fps)[1] for i in range(fps // 2)][-1]  # ~0.5 s of b
+        full = [smoother.update(b, 2.5 + i / fps)[1] for i in range(fps)][-1]  # ~1.5 s of b in all
+        shares[fps] = (half, full, len(smoother.window))
+    assert abs(shares[30][0] - shares[10][0]) < 0.06  # b's share half-way: the same at both rates
+    assert shares[30][1] == shares[10][1] == 1.0  # a has left the 1 s window at both rates
+    assert shares[30][2] == 31 and shares[10][2] == 11  # frames of the last second only
+
+
+def test_a_model_slower_than_a_live_source_keeps_up_by_carrying_labels(tmp_path):
+    # a 120 FPS replay: frames come every 8 ms, faster than the model classifies them
+    fast = tmp_path / "fast.avi"
+    capture = cv2.VideoCapture(str(DEMO))
+    writer = cv2.VideoWriter(str(fast), cv2.VideoWriter_fourcc(*"MJPG"), 120.0, (426, 240))
+    for _ in range(240):
+        ok, image = capture.read()
+        if not ok:
+            break
+        writer.write(cv2.resize(image, (426, 240)))
+    writer.release()
+    capture.release()
+    results = tmp_path / "r.jsonl"
+    run = run_cli(
+        "stream_classify.py", "--source", str(fast), "--realtime", "--results", str(results), "--no-display", "--threads", "1"
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = parse_summary(run.stdout)
+    rows = read_jsonl(results)
+    assert summary["read"] == summary["shown"] + summary["dropped"] and len(rows) == summary["shown"]
+    assert 0 < summary["classified"] < summary["shown"]  # the model skipped stale frames...
+    _assert_labels_carried(rows)  # ...which still went out with the latest label
