@@ -1,6 +1,7 @@
 """The ``vidclf`` command.
 
     vidclf run [--source 0|rtsp://...|clip.mp4] ...      # classify a stream (default: the demo clip)
+    vidclf batch archive/ --out runs/archive             # classify a folder of videos (local pool or Ray)
     vidclf evaluate ...                                  # score settings on labelled clips
     vidclf train ...                                     # fine-tune a model (pip install 'vidclf[train]')
     vidclf export model.keras --format onnx              # convert a trained model
@@ -16,10 +17,10 @@ import sys
 import warnings
 
 from vidclf import __version__
-from vidclf.cli import evaluate, export, info, run, train
+from vidclf.cli import batch, evaluate, export, info, run, train
 from vidclf.cli.common import HelpFormatter, configure_logging, quiet_tensorflow, run_main, silence_native_stderr
 
-COMMANDS = {"run": run, "evaluate": evaluate, "train": train, "export": export, "info": info}
+COMMANDS = {"run": run, "batch": batch, "evaluate": evaluate, "train": train, "export": export, "info": info}
 
 
 def build_parser(prog: str = "vidclf") -> argparse.ArgumentParser:

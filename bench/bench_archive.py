@@ -1,0 +1,66 @@
+"""Archive throughput: video seconds classified per wall second, side by side in one run.
+
+    python bench/bench_archive.py [--clips DIR] [--classify-fps 10] [--rounds 3] [--no-ray]
+
+The same folder of clips through ``vidclf batch`` with the local pool at 1 and 2 workers and
+with Ray at 2 workers (a local Ray instance: the same code path a cluster runs), interleaved
+over ``--rounds``, each run into a fresh output folder (``--redo``). Wall time includes
+starting the workers and loading the model in each, as a user pays it. Medians are quoted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CLIPS = ROOT.parent / "shared" / "data" / "clips"
+
+
+def batch(clips: Path, out: Path, *args: str) -> dict:
+    command = [sys.executable, "-m", "vidclf", "batch", str(clips), "--out", str(out), "--redo", "-q", *args]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=3600)
+    report = json.loads((out / "batch_summary.json").read_text())
+    if report["done"] == 0:
+        raise SystemExit(f"nothing classified: {run.stderr[-1500:]}")
+    return report
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clips", type=Path, default=DEFAULT_CLIPS)
+    p.add_argument("--classify-fps", default="10")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--no-ray", action="store_true")
+    args = p.parse_args()
+    variants = {"local, 1 worker": ["--workers", "1"], "local, 2 workers": ["--workers", "2"]}
+    if not args.no_ray:
+        variants["ray, 2 workers"] = ["--workers", "2", "--engine", "ray"]
+    speeds: dict[str, list[float]] = {name: [] for name in variants}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(args.rounds):
+            for name, extra in variants.items():
+                out = Path(tmp) / f"{round_}-{name.replace(' ', '').replace(',', '-')}"
+                report = batch(args.clips, out, "--classify-fps", args.classify_fps, *extra)
+                speeds[name].append(report["video_s"] / report["elapsed_s"])
+                print(
+                    f"round {round_ + 1} {name:<17}: {report['video_s']:.0f} s of video in {report['elapsed_s']:.1f} s "
+                    f"= {speeds[name][-1]:.1f}x real time ({report['done']} done, {report['failed']} failed)",
+                    flush=True,
+                )
+    print(f"\nmedians over {args.rounds} rounds, classify_fps {args.classify_fps}, {args.clips}:")
+    base = statistics.median(speeds["local, 2 workers"])
+    for name, values in speeds.items():
+        med = statistics.median(values)
+        print(f"  {name:<17} {med:.1f}x real time ({med / base:.2f} of local with 2 workers)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Run a batch end to end: plan the jobs, skip those done before, run the rest on an engine
+with a progress bar (videos and video time, ETA), write ``batch_summary.json``, print a table.
+
+Usage::
+
+    report = run_batch(cfg, ["archive/"], "runs/archive", workers=2)
+    report["done"], report["failed"], report["speed_x_realtime"]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from vidclf.archive.engines import run_local, run_ray
+from vidclf.archive.jobs import VideoResult, already_done, plan_jobs
+from vidclf.config import Config
+from vidclf.sinks.outputs import check_writable
+from vidclf.sinks.terminal import detach
+
+SUMMARY_NAME = "batch_summary.json"
+
+
+def run_batch(
+    cfg: Config,
+    inputs: list[str],
+    out_dir: str | Path,
+    workers: int,
+    engine: str = "local",
+    address: str | None = None,
+    redo: bool = False,
+    quiet: bool = False,
+) -> dict:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(out_dir / SUMMARY_NAME, "batch summary")
+    jobs = plan_jobs(inputs, out_dir)
+    results: list[VideoResult] = []
+    todo = []
+    for job in jobs:
+        earlier = None if redo else already_done(job)
+        if earlier is not None:
+            results.append(earlier)
+        else:
+            todo.append(job)
+    console = Console(file=sys.stderr)  # the progress bar; the table goes to stdout
+    started = time.monotonic()
+    run = run_ray(todo, cfg, workers, address) if engine == "ray" else run_local(todo, cfg, workers)
+    with _progress(console, quiet) as progress:
+        task = progress.add_task("videos", total=len(jobs), completed=len(results), info="")
+        for result in run:
+            results.append(result)
+            note = f"{result.name}: {result.status}" + (f" ({result.error})" if result.error else "")
+            progress.update(task, advance=1, info=note[:60])
+    elapsed = time.monotonic() - started
+    report = _report(results, jobs, elapsed, workers, engine)
+    (out_dir / SUMMARY_NAME).write_text(json.dumps(report, indent=1) + "\n")
+    if not quiet:
+        _print_table(Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160), report)
+    return report
+
+
+def _progress(console: Console, quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=console,
+        disable=quiet or not console.is_terminal,
+    )
+
+
+def _report(results: list[VideoResult], jobs, elapsed_s: float, workers: int, engine: str) -> dict:
+    order = {job.name: i for i, job in enumerate(jobs)}
+    results = sorted(results, key=lambda r: order.get(r.name, 0))
+    ran = [r for r in results if r.status == "done"]
+    video_s = sum(r.video_s for r in ran)
+    return {
+        "engine": engine,
+        "workers": workers,
+        "videos": len(results),
+        "done": len(ran),
+        "skipped": sum(r.status == "skipped" for r in results),
+        "failed": sum(r.status == "failed" for r in results),
+        "video_s": round(video_s, 2),
+        "elapsed_s": round(elapsed_s, 2),
+        "speed_x_realtime": round(video_s / elapsed_s, 2) if elapsed_s > 0 and ran else None,
+        "results": [{**asdict(r), "speed_x_realtime": round(r.speed, 2)} for r in results],
+    }
+
+
+def _print_table(console: Console, report: dict) -> None:
+    table = Table(title=f"vidclf batch: {report['done']} done, {report['skipped']} skipped, {report['failed']} failed")
+    for column in ("video", "status", "length s", "frames", "classified", "dominant label", "segments", "x real time"):
+        table.add_column(column, justify="left" if column in ("video", "status", "dominant label") else "right")
+    for r in report["results"]:
+        status = r["status"] if not r["error"] else f"{r['status']}: {r['error']}"
+        dominant = f"{r['dominant_label']} ({r['dominant_share']:.0%})" if r["dominant_label"] else "-"
+        cells = [r["name"], status[:70], f"{r['video_s']:.1f}", str(r["frames"]), str(r["classified"]), dominant]
+        cells += [str(r["segments"]), f"{r['speed_x_realtime']:.1f}" if r["status"] == "done" else "-"]
+        table.add_row(*(Text(c) for c in cells))  # names and errors are user text: no markup
+    speed = report["speed_x_realtime"]
+    table.caption = (
+        f"{report['video_s']:.0f} s of video in {report['elapsed_s']:.1f} s"
+        + (f" = {speed:.1f}x real time" if speed else "")
+        + f" ({report['engine']} engine, {report['workers']} at a time)"
+    )
+    try:
+        console.print(table)
+    except OSError:
+        detach(console.file)

@@ -1,0 +1,180 @@
+"""The jobs of a batch: which videos, where each one's results go, which are already done,
+and classifying one video (the function every engine runs, locally or on a Ray worker).
+
+Each video gets ``<out>/<name>.jsonl`` (per-frame results, the same rows as ``vidclf run
+--results``), ``<name>.jsonl.summary.json`` (its segments) and, once it has finished
+without error, ``<name>.done.json``: a batch that is run again skips the videos that have
+one (resumable), and a video that failed is tried again.
+
+Usage::
+
+    jobs = plan_jobs(["archive/", "extra.mp4"], "runs/batch")
+    result = classify_video(jobs[0], cfg)      # a VideoResult; never raises for a bad video
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import io
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from vidclf.config import Config, DashboardConfig, EventsConfig, OutputConfig, ServeConfig, override
+from vidclf.errors import VidclfError
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    source: str  # the video file
+    name: str  # unique within the batch: the file's stem (+ a short hash when stems collide)
+    out_dir: str
+
+    @property
+    def results(self) -> Path:
+        return Path(self.out_dir) / f"{self.name}.jsonl"
+
+    @property
+    def done_marker(self) -> Path:
+        return Path(self.out_dir) / f"{self.name}.done.json"
+
+
+@dataclass
+class VideoResult:
+    name: str
+    source: str
+    status: str  # "done" | "failed" | "skipped" (done by an earlier run)
+    error: str | None = None
+    frames: int = 0
+    classified: int = 0
+    video_s: float = 0.0  # length of the video (its own timeline)
+    elapsed_s: float = 0.0  # wall time spent on it
+    dominant_label: str | None = None
+    dominant_share: float = 0.0
+    segments: int = 0
+
+    @property
+    def speed(self) -> float:
+        """Video seconds classified per wall second."""
+        return self.video_s / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+def find_videos(inputs: list[str | Path]) -> list[Path]:
+    """Video files named directly, found in folders (recursively), or listed one per line in
+    a ``@list.txt``; in order, each once."""
+    found: list[Path] = []
+    for item in inputs:
+        text = str(item)
+        if text.startswith("@"):
+            listing = Path(text[1:])
+            if not listing.is_file():
+                raise VidclfError(f"list file not found: {listing}")
+            lines = [line.strip() for line in listing.read_text().splitlines()]
+            lines = [line for line in lines if line and not line.startswith("#")]
+            found += [Path(line) if Path(line).is_absolute() else listing.parent / line for line in lines]
+        elif Path(text).is_dir():
+            found += sorted(p for p in Path(text).rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+        else:
+            found.append(Path(text))  # a missing file becomes that video's error, not the batch's
+    unique = list(dict.fromkeys(p.resolve() if p.exists() else p for p in found))
+    if not unique:
+        raise VidclfError(f"no video files in {', '.join(map(str, inputs))}")
+    return unique
+
+
+def plan_jobs(inputs: list[str | Path], out_dir: str | Path) -> list[VideoJob]:
+    videos = find_videos(inputs)
+    stems = Counter(p.stem for p in videos)
+    jobs = []
+    for path in videos:
+        name = path.stem
+        if stems[name] > 1:  # same file name in two folders: both keep their results
+            name = f"{name}-{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
+        jobs.append(VideoJob(str(path), name, str(out_dir)))
+    return jobs
+
+
+def already_done(job: VideoJob) -> VideoResult | None:
+    try:
+        data = json.loads(job.done_marker.read_text())
+        return dataclasses.replace(VideoResult(**data), status="skipped")
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def batch_config(cfg: Config, job: VideoJob) -> Config:
+    """The run settings for one video: every frame of the file as fast as it goes (up to
+    ``model.classify_fps``), only the results file; no window, dashboard, sinks or server."""
+    run_cfg = override(cfg, {"source.source": job.source, "source.realtime": False, "source.loop": False})
+    return dataclasses.replace(
+        run_cfg,
+        output=OutputConfig(results=str(job.results), overwrite=True),
+        dashboard=DashboardConfig(enabled="off", progress="off"),
+        display=dataclasses.replace(run_cfg.display, window="off"),
+        events=EventsConfig(),
+        serve=ServeConfig(),
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _classifier(path: str, labels: str | None, threads: int):
+    # one model per worker process, loaded by its first video and reused by the others
+    from vidclf.runtime.classifier import load_classifier
+
+    return load_classifier(path, labels, threads)
+
+
+def _fps(path: str) -> float:
+    import cv2
+
+    capture = cv2.VideoCapture(path)
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return fps if 0 < fps < 10_000 else 30.0
+
+
+def classify_video(job: VideoJob, cfg: Config) -> VideoResult:
+    """Classify one video through the streaming pipeline; a bad video comes back as a
+    ``failed`` result with the one-line reason, never as an exception."""
+    from rich.console import Console
+
+    from vidclf.streaming.pipeline import run_pipeline
+
+    started = time.monotonic()
+    result = VideoResult(job.name, job.source, "failed")
+    try:
+        Path(job.out_dir).mkdir(parents=True, exist_ok=True)
+        job.done_marker.unlink(missing_ok=True)
+        run_cfg = batch_config(cfg, job)
+        classifier = _classifier(str(run_cfg.model.path), run_cfg.model.labels, run_cfg.model.threads)
+        summary = run_pipeline(run_cfg, Console(file=io.StringIO()), classifier)
+    except VidclfError as exc:
+        result.error = str(exc)
+    except Exception as exc:  # noqa: BLE001  one broken video must not end the batch
+        result.error = f"{type(exc).__name__}: {exc}"
+    else:
+        result.frames, result.classified = summary.frames_shown, summary.frames_classified
+        result.segments = len(summary.segments)
+        if summary.segments:
+            result.video_s = summary.segments[-1]["end_s"] + 1.0 / _fps(job.source)  # the last frame lasts too
+            shares = Counter()
+            for seg in summary.segments:
+                shares[seg["label"]] += seg["frames"]
+            label, count = shares.most_common(1)[0]
+            result.dominant_label, result.dominant_share = label, round(count / max(summary.frames_shown, 1), 3)
+        if summary.error:
+            result.error = summary.error
+        elif summary.frames_shown == 0:
+            result.error = "no frame could be decoded"
+        else:
+            result.status = "done"
+    result.elapsed_s = time.monotonic() - started
+    if result.status == "done":
+        job.done_marker.write_text(json.dumps(asdict(result), indent=1) + "\n")
+    return result
