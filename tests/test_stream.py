@@ -257,3 +257,25 @@ def test_loop_restarts_a_file_until_stopped(tmp_path, shared):
     summary = parse_summary(stdout)
     assert summary["read"] >= 100 > 28  # went round the 28-frame clip several times
     assert summary["ended_by"] == "SIGTERM"
+
+
+def test_the_overlay_is_drawn_only_when_someone_looks_at_the_picture(shared):
+    from vidclf.sinks.events import Sink
+
+    class Keep(Sink):
+        def __init__(self, wants_image: bool):
+            self.wants_image, self.images = wants_image, []
+
+        def on_frame(self, result) -> None:
+            if len(self.images) < 3:
+                self.images.append(result.image.copy())
+
+    capture = cv2.VideoCapture(str(MONTAGE))
+    raw = [capture.read()[1] for _ in range(3)]
+    capture.release()
+    cfg = override(load_config(), {"source.source": str(MONTAGE), "display.window": "off", "dashboard.enabled": "off"})
+    blind, looking = Keep(False), Keep(True)
+    run_pipeline(cfg, Console(file=io.StringIO()), sinks=[blind])
+    run_pipeline(cfg, Console(file=io.StringIO()), sinks=[looking])
+    assert all(np.array_equal(a, b) for a, b in zip(blind.images, raw, strict=True))  # headless: nothing drawn
+    assert not any(np.array_equal(a, b) for a, b in zip(looking.images, raw, strict=True))  # label and bars drawn

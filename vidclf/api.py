@@ -55,6 +55,8 @@ def _config(source: str | int | None, model: str | Path | None, config: str | Pa
 
 
 class _CallbackSink(Sink):
+    wants_image = True  # the callback may use result.image
+
     def __init__(self, on_frame: Callable[[FrameResult], Any] | None, on_segment: Callable[[SegmentEvent], Any] | None):
         self._on_frame, self._on_segment = on_frame, on_segment
 
@@ -90,6 +92,8 @@ def run(
 class _QueueSink(Sink):
     """Hands results to the consuming loop: blocking for files (no result lost), newest-first
     for live sources (a slow loop must not make the live picture lag)."""
+
+    wants_image = True  # a notebook shows p.image
 
     def __init__(self, results: FrameQueue, stop: threading.Event):
         self.results, self.stop = results, stop

@@ -23,7 +23,8 @@ import numpy as np
 @dataclass(frozen=True, slots=True)
 class FrameResult:
     """One classified frame. ``label``/``confidence`` are what is shown (smoothed, possibly
-    ``"uncertain"``); ``top_k`` is the raw prediction; ``image`` the annotated BGR frame."""
+    ``"uncertain"``); ``top_k`` is the raw prediction; ``image`` the BGR frame, annotated
+    when a window, a recording or a sink that :attr:`Sink.wants_image` is there."""
 
     frame_index: int
     time_s: float  # capture time since the run started
@@ -67,7 +68,13 @@ class SegmentEvent:
 
 
 class Sink:
-    """Base class: override what you need. Called on the renderer's thread; never block."""
+    """Base class: override what you need. Called on the renderer's thread; never block.
+
+    ``wants_image``: this sink uses :attr:`FrameResult.image`, the annotated frame. When no sink
+    (and no window or recording) does, the overlay is not drawn and ``image`` is the bare frame.
+    """
+
+    wants_image = False
 
     def on_frame(self, result: FrameResult) -> None:  # noqa: B027  optional hook
         pass

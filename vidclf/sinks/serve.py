@@ -67,6 +67,8 @@ def is_loopback(host: str) -> bool:
 
 
 class ServeSink(Sink):
+    wants_image = True  # the viewers' picture
+
     def __init__(
         self,
         address: str,

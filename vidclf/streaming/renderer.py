@@ -74,12 +74,19 @@ class Renderer:
         self._probe.clear()
         self.stats.frames_written = self.recorder.frames
 
+    @property
+    def _draw(self) -> bool:
+        return self.window is not None or self.recorder is not None or any(sink.wants_image for sink in self.sinks)
+
     def handle(self, prediction: Prediction) -> None:
         now = time.monotonic()
         if self._t0 is None:
             self._t0 = prediction.frame.captured_at
         status = "" if self.stats.source_state == "streaming" else self.stats.source_state
-        annotated = draw_overlay(prediction, self.labels, self.k, self.stats.display_fps.rate(now), status)
+        if self._draw:
+            annotated = draw_overlay(prediction, self.labels, self.k, self.stats.display_fps.rate(now), status)
+        else:  # nobody looks at the picture (headless, no recording, no viewer): skip the copy and drawing
+            annotated = prediction.frame.image
         latency_ms = (time.monotonic() - prediction.frame.captured_at) * 1000
         self.stats.latency_ms.add(latency_ms)
         self.stats.display_fps.tick(now)
