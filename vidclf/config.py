@@ -157,6 +157,17 @@ class EvaluateConfig:
 
 
 @dataclass(frozen=True)
+class StreamConfig:
+    """One of several sources classified by one process (``sources:``)."""
+
+    source: str = ""
+    name: str | None = None
+    classify_fps: float | None = _opt(None, min=0.1, max=1000.0)
+    video: str | None = None
+    results: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     source: SourceConfig = field(default_factory=SourceConfig)
@@ -166,6 +177,7 @@ class Config:
     events: EventsConfig = field(default_factory=EventsConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    sources: list[StreamConfig] = field(default_factory=list)
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
 
@@ -204,6 +216,8 @@ def _check_value(key: str, value: Any, tp: Any, meta: typing.Mapping[str, Any]) 
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list):
             raise VidclfError(f"{key} must be a list, got {shown(value)}")
+        if dataclasses.is_dataclass(item_tp):
+            return [_build(item_tp, v, f"{key}[{i}].") for i, v in enumerate(value)]
         return [_check_value(f"{key}[{i}]", v, item_tp, {}) for i, v in enumerate(value)]
     if tp is bool:
         if not isinstance(value, bool):
@@ -333,6 +347,7 @@ def load_config(path: str | Path | None = None) -> Config:
         raise VidclfError(f"{path.name}: {exc}") from None
     # keys the file sets are relative to it; the defaults it leaves are the project's own files
     in_file = {f"{section}.{key}" for section, keys in data.items() if isinstance(keys, dict) for key in keys}
+    in_file |= {"sources"} if data.get("sources") else set()
     defaults = set(PATH_KEYS) - in_file
     if installed():
         # Installed, the bundled files live inside site-packages: what a run reads may come
@@ -376,8 +391,14 @@ def _resolve(value: str, base: Path) -> str:
 
 def resolve_paths(cfg: Config, base: str | Path, only: set[str] | None = None) -> Config:
     """``cfg`` with the relative paths of :data:`PATH_KEYS` (or of those in ``only``) made
-    relative to ``base``."""
+    relative to ``base``; ``"sources"`` in ``only`` (or None) covers the paths of every entry."""
     base = Path(base)
+    if cfg.sources and (only is None or "sources" in only):
+        streams = [
+            dataclasses.replace(s, **{k: _resolve(getattr(s, k), base) for k in ("source", "video", "results") if getattr(s, k)})
+            for s in cfg.sources
+        ]
+        cfg = dataclasses.replace(cfg, sources=streams)
     sections = {}
     for dotted in PATH_KEYS if only is None else [k for k in PATH_KEYS if k in only]:
         section, _, key = dotted.partition(".")
@@ -398,7 +419,10 @@ def override(cfg: Config, values: dict[str, Any]) -> Config:
         if value is None:
             continue
         section, _, key = dotted.partition(".")
-        data[section][key] = value
+        if key:
+            data[section][key] = value
+        else:  # a top-level list (sources)
+            data[section] = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]
     try:
         return from_dict(data)
     except VidclfError as exc:

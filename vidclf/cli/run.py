@@ -18,7 +18,14 @@ from vidclf.cli.common import add_common_flags, add_model_flags, config_flag, co
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_common_flags(p)
-    config_flag(p, "--source", "-s", key="source.source", help="webcam index, rtsp:// or http(s):// URL, or video file")
+    config_flag(
+        p,
+        "--source",
+        "-s",
+        key="source.source",
+        action="append",
+        help="webcam index, rtsp:// or http(s):// URL, or video file; repeat it to classify several in one process",
+    )
     add_model_flags(p)
     config_flag(p, "--output", "-o", key="output.video", help="record the annotated stream (.avi or .mp4)")
     config_flag(p, "--output-fps", key="output.fps", type=float, help="recording FPS (none: the source's)")
@@ -59,11 +66,20 @@ def run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from vidclf.config import DEFAULT_CONFIG, load_config, override
     from vidclf.errors import VidclfError
     from vidclf.sinks.outputs import STDOUT
+    from vidclf.streaming.multi import streams_from_sources
     from vidclf.streaming.pipeline import print_summary, run_pipeline
 
-    cfg = override(load_config(args.config), config_overrides(p, args))
+    overrides = config_overrides(p, args)
+    sources = overrides.pop("source.source") or []
+    if len(sources) == 1:  # one --source replaces whatever the config lists
+        overrides["source.source"], overrides["sources"] = sources[0], []
+    elif sources:  # --source given several times: one stream each
+        overrides["sources"] = streams_from_sources(sources)
+    cfg = override(load_config(args.config), overrides)
     if args.quiet:
         cfg = override(cfg, {"dashboard.progress": "off"})
+    if cfg.sources:
+        return _run_several(cfg, args)
     log.info("model %s; source %s", cfg.model.path, cfg.source.source)
     summary = run_pipeline(cfg, config_path=args.config or DEFAULT_CONFIG)
     if not args.quiet:  # with --results - stdout carries the rows: the summary goes to stderr
@@ -72,4 +88,18 @@ def run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         raise VidclfError(summary.error)
     # Ctrl-C is an interruption (130, as shells expect); any other signal is a request to
     # stop, and the run stopped cleanly with everything saved
+    return 130 if summary.ended_by == "SIGINT" else 0
+
+
+def _run_several(cfg, args: argparse.Namespace) -> int:
+    from vidclf.config import DEFAULT_CONFIG
+    from vidclf.errors import VidclfError
+    from vidclf.streaming.multi import print_multi_summary, run_streams
+
+    log.info("model %s; %d sources", cfg.model.path, len(cfg.sources))
+    summary = run_streams(cfg, config_path=args.config or DEFAULT_CONFIG)
+    if not args.quiet:
+        print_multi_summary(summary)
+    if summary.error:
+        raise VidclfError(summary.error)
     return 130 if summary.ended_by == "SIGINT" else 0

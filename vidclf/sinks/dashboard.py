@@ -111,3 +111,55 @@ class Dashboard:
                 self._live.__exit__(None, None, None)
             except OSError:
                 detach(self.console.file)
+
+
+def render_streams(streams: list[tuple[str, PipelineStats, FrameQueue]], model: str) -> Table:
+    """One row per stream plus totals (several sources in one process)."""
+    table = Table(title=f"vidclf — {len(streams)} streams", caption=f"model {escape(str(model))}", min_width=90)
+    for column in ("stream", "state", "source FPS", "classified FPS", "latency p95 ms", "queue", "dropped", "shown", "label"):
+        table.add_column(column, justify="left" if column in ("stream", "state", "label") else "right")
+    for name, stats, frames in streams:
+        state_style = {"streaming": "green", "reconnecting": "yellow", "failed": "red"}.get(stats.source_state, "white")
+        table.add_row(
+            escape(name),
+            f"[{state_style}]{stats.source_state}[/]" + (f" ({stats.reconnects})" if stats.reconnects else ""),
+            f"{stats.source_fps.rate():.1f}",
+            f"{stats.inference_fps.rate():.1f}",
+            f"{stats.latency_ms.percentile(95):.0f}",
+            f"{len(frames)}/{frames.maxsize}",
+            str(frames.dropped),
+            str(stats.display_fps.count),
+            f"[bold]{escape(stats.label or '-')}[/]",
+        )
+    table.add_row(
+        "[bold]all[/]",
+        "",
+        f"{sum(s.source_fps.rate() for _, s, _ in streams):.1f}",
+        f"{sum(s.inference_fps.rate() for _, s, _ in streams):.1f}",
+        f"{max((s.latency_ms.percentile(95) for _, s, _ in streams), default=0):.0f}",
+        "",
+        str(sum(f.dropped for _, _, f in streams)),
+        str(sum(s.display_fps.count for _, s, _ in streams)),
+        "",
+    )
+    return table
+
+
+class StreamsDashboard(Dashboard):
+    """The live view of several streams: :func:`render_streams`, refreshed like :class:`Dashboard`."""
+
+    def __init__(
+        self,
+        streams: list[tuple[str, PipelineStats, FrameQueue]],
+        stop: threading.Event,
+        model: str,
+        refresh_hz: float = 4.0,
+        enabled: bool = True,
+        console: Console | None = None,
+    ):
+        _, stats, frames = streams[0]
+        super().__init__(stats, frames, stop, "", model, refresh_hz, enabled, console)
+        self.streams = streams
+
+    def _table(self) -> Table:
+        return render_streams(self.streams, self.model)

@@ -46,10 +46,10 @@ from vidclf.sinks.terminal import safe_print, write_text
 from vidclf.sinks.timeline import TimelineSink, check_timeline_path
 from vidclf.sinks.webhook import WebhookSink, check_url
 from vidclf.sinks.window import Window, display_available
-from vidclf.streaming.decoding import LabelDecoder
+from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
 from vidclf.streaming.frame_queue import FrameQueue
 from vidclf.streaming.metrics import PipelineStats
-from vidclf.streaming.predictor import Predictor
+from vidclf.streaming.predictor import Channel, SharedPredictor
 from vidclf.streaming.renderer import Renderer
 from vidclf.streaming.scene_cut import SceneCutDetector
 from vidclf.streaming.smoothing import make_smoother
@@ -281,7 +281,26 @@ def _prepare(cfg: Config, classifier: Classifier | None, config_path, stop: thre
     return (spec, classifier, decoder, show_window, *opened)
 
 
-def _stream(cfg, console, stop, signals, sinks, spec, classifier, decoder, show_window, capture, info, first_frame) -> RunSummary:
+@dataclass
+class StreamParts:
+    """One stream's stages, built and not started: its grabber, its predictor channel, its
+    renderer and their queues (several streams share one predictor)."""
+
+    cfg: Config
+    spec: SourceSpec
+    info: object
+    stats: PipelineStats
+    frames: FrameQueue
+    grabber: FrameGrabber
+    channel: Channel
+    renderer: Renderer
+    recorder: Recorder | None
+    dashboard_on: bool
+
+
+def build_stream(cfg, console, stop, sinks, spec, classifier, decoder, show_window, capture, info, first_frame) -> StreamParts:
+    """Everything one stream needs, from an opened source; on failure the source is released
+    and every output opened so far is closed."""
     stats = PipelineStats()
     live = not info.finite or cfg.source.realtime
     # A file may queue enough frames to fill two model batches: blocking mode adds no latency
@@ -316,31 +335,71 @@ def _stream(cfg, console, stop, signals, sinks, spec, classifier, decoder, show_
             write_text(f"browser view: {sink.url}\n", sys.stderr)
 
     grabber = FrameGrabber(spec, capture, info, first_frame, cfg.source, frames, stop, stats)
-    predictor = Predictor(
-        classifier,
-        smoother,
-        frames,
-        predictions,
-        stop,
-        stats,
-        cfg.model.max_batch,
-        decoder,
-        cuts,
-        cfg.model.input_fit,
-        cfg.model.classify_fps,
-        live,
-    )
-    renderer = Renderer(
-        predictions, classifier.labels, stop, stats, cfg.display.top_k, window, recorder, results, sinks, spec.short_name
-    )
+    labeler = FrameLabeler(smoother, decoder)
+    channel = Channel(frames, predictions, stats, labeler, stop, cuts, cfg.model.classify_fps, live)
+    name = cfg.events.name or spec.short_name
+    renderer = Renderer(predictions, classifier.labels, stop, stats, cfg.display.top_k, window, recorder, results, sinks, name)
     # results on stdout (--results -) and a dashboard on the same terminal would interleave
     auto_dashboard = cfg.dashboard.enabled == "auto" and console.is_terminal and cfg.output.results != STDOUT
     dashboard_on = cfg.dashboard.enabled == "on" or auto_dashboard
     if _want_progress(cfg, info, dashboard_on):
         total = None if cfg.source.loop else info.frame_count
         renderer.sinks.append(ProgressSink(total, spec.short_name))
+    return StreamParts(cfg, spec, info, stats, frames, grabber, channel, renderer, recorder, dashboard_on)
+
+
+def summarise_stream(parts: StreamParts, predictor_error: str | None, signal: str | None, elapsed_s: float) -> RunSummary:
+    """The run summary of one stream (CPU figures are the process's: filled in by the caller)."""
+    renderer, grabber = parts.renderer, parts.grabber
+    error = renderer.error or grabber.error or predictor_error
+    if signal:
+        ended_by = signal
+    elif renderer.quit_by_key:
+        ended_by = "q"
+    elif error:
+        ended_by = "error"
+    else:
+        ended_by = "end of stream"
+    recorder, stats = parts.recorder, parts.stats
+    return RunSummary(
+        source=str(parts.spec),
+        ended_by=ended_by,
+        frames_read=grabber.frames_read,
+        frames_shown=stats.display_fps.count,
+        frames_dropped=parts.frames.dropped,
+        frames_classified=parts.channel.frames_classified,
+        reconnects=stats.reconnects,
+        elapsed_s=elapsed_s,
+        recording=parts.cfg.output.video,
+        frames_recorded=recorder.frames if recorder else 0,
+        recording_fps=recorder.fps if recorder else None,
+        letterboxed_frames=recorder.resized_frames if recorder else 0,
+        results=parts.cfg.output.results,
+        segments=renderer.segments.as_dicts(),
+        inference_ms_p50=stats.infer_ms.percentile(50),
+        latency_ms_p50=stats.latency_ms.percentile(50),
+        latency_ms_p95=stats.latency_ms.percentile(95),
+        error=error,
+    )
+
+
+def _stream(cfg, console, stop, signals, sinks, *prepared) -> RunSummary:
+    parts = build_stream(cfg, console, stop, sinks, *prepared)
+    classifier = prepared[1]
+    predictor = SharedPredictor(classifier, [parts.channel], stop, cfg.model.max_batch, cfg.model.input_fit)
+    grabber, renderer = parts.grabber, parts.renderer
     started, cpu_started = time.monotonic(), time.process_time()
-    with Dashboard(stats, frames, stop, spec.short_name, cfg.model.path, cfg.dashboard.refresh_hz, dashboard_on, console):
+    dashboard = Dashboard(
+        parts.stats,
+        parts.frames,
+        stop,
+        parts.spec.short_name,
+        cfg.model.path,
+        cfg.dashboard.refresh_hz,
+        parts.dashboard_on,
+        console,
+    )
+    with dashboard:
         grabber.start()
         predictor.start()
         try:
@@ -352,45 +411,18 @@ def _stream(cfg, console, stop, signals, sinks, spec, classifier, decoder, show_
             # by itself; a stop request must not wait for it (it is a daemon thread).
             grabber.join(GRABBER_JOIN_TIMEOUT_S)
 
-    cpu_s = time.process_time() - cpu_started
-    stage_cpu = {"grabber": grabber.cpu_s, "predictor": predictor.cpu_s, "renderer": renderer.cpu_s}
-    stage_cpu["other"] = max(0.0, cpu_s - sum(stage_cpu.values()))
-    error = renderer.error or grabber.error or predictor.error
-    if signals.received:
-        ended_by = signals.received
-    elif renderer.quit_by_key:
-        ended_by = "q"
-    elif error:
-        ended_by = "error"
-    else:
-        ended_by = "end of stream"
-    return RunSummary(
-        source=str(spec),
-        ended_by=ended_by,
-        frames_read=grabber.frames_read,
-        frames_shown=stats.display_fps.count,
-        frames_dropped=frames.dropped,
-        frames_classified=predictor.frames_classified,
-        reconnects=stats.reconnects,
-        elapsed_s=time.monotonic() - started,
-        cpu_s=cpu_s,
-        stage_cpu_s=stage_cpu,
-        recording=cfg.output.video,
-        frames_recorded=recorder.frames if recorder else 0,
-        recording_fps=recorder.fps if recorder else None,
-        letterboxed_frames=recorder.resized_frames if recorder else 0,
-        results=cfg.output.results,
-        segments=renderer.segments.as_dicts(),
-        inference_ms_p50=stats.infer_ms.percentile(50),
-        latency_ms_p50=stats.latency_ms.percentile(50),
-        latency_ms_p95=stats.latency_ms.percentile(95),
-        error=error,
-        threads_alive=[t.name for t in (grabber, predictor) if t.is_alive() and not (t is grabber and not info.finite)],
-    )
+    summary = summarise_stream(parts, predictor.error, signals.received, time.monotonic() - started)
+    summary.cpu_s = time.process_time() - cpu_started
+    summary.stage_cpu_s = {"grabber": grabber.cpu_s, "predictor": predictor.cpu_s, "renderer": renderer.cpu_s}
+    summary.stage_cpu_s["other"] = max(0.0, summary.cpu_s - sum(summary.stage_cpu_s.values()))
+    finite = parts.info.finite
+    summary.threads_alive = [t.name for t in (grabber, predictor) if t.is_alive() and not (t is grabber and not finite)]
+    return summary
 
 
-def print_summary(summary: RunSummary, file=None) -> None:
-    """Plain-text end-of-run report (stdout by default); a reader that is gone is ignored."""
+def print_summary(summary: RunSummary, file=None, cpu: bool = True) -> None:
+    """Plain-text end-of-run report (stdout by default); a reader that is gone is ignored.
+    ``cpu=False``: leave out the process's CPU figures (several streams share them)."""
     fps = summary.frames_shown / summary.elapsed_s if summary.elapsed_s > 0 else 0.0
     cpu_ms = 1000 * summary.cpu_s / summary.frames_shown if summary.frames_shown else 0.0
     lines = [
@@ -399,9 +431,9 @@ def print_summary(summary: RunSummary, file=None) -> None:
         f"classified {summary.frames_classified}, dropped {summary.frames_dropped}, reconnects {summary.reconnects}; "
         f"{summary.elapsed_s:.1f} s ({fps:.1f} FPS)",
         f"inference p50 {summary.inference_ms_p50:.1f} ms; capture->overlay latency p50 {summary.latency_ms_p50:.1f} ms, "
-        f"p95 {summary.latency_ms_p95:.1f} ms; CPU {cpu_ms:.1f} ms/frame (all threads)",
+        f"p95 {summary.latency_ms_p95:.1f} ms" + (f"; CPU {cpu_ms:.1f} ms/frame (all threads)" if cpu else ""),
     ]
-    if summary.stage_cpu_s and summary.frames_shown:
+    if summary.stage_cpu_s and summary.frames_shown and cpu:
         per_frame = ", ".join(f"{k} {1000 * v / summary.frames_shown:.1f}" for k, v in summary.stage_cpu_s.items())
         lines.append(f"CPU ms/frame by stage: {per_frame} (other: inference and decoder worker threads, dashboard, sinks)")
     if summary.recording:

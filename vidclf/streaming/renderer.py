@@ -48,6 +48,7 @@ class Renderer:
         self.sinks, self.source_name = list(sinks or []), source_name
         self.quit_by_key = False
         self.cpu_s = 0.0
+        self.finished_at: float | None = None  # time.monotonic() when run() returned
         self.error: str | None = None  # a failed write (recording or results): the run stops
         self.segments = SegmentTracker()
         self._t0: float | None = None
@@ -159,6 +160,7 @@ class Renderer:
         finally:
             self.close()
             self.cpu_s = time.thread_time() - cpu_started  # overlay, window, recording, results, sinks
+            self.finished_at = time.monotonic()
 
     def _failed(self, exc: VidclfError) -> None:
         self.error = self.error or str(exc)

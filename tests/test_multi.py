@@ -1,0 +1,115 @@
+"""Several sources in one process: a real RTSP camera on 127.0.0.1 and real files, one
+shared predictor, per-stream outputs; one stream's outage never disturbs the others."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+
+from conftest import CLIPS, ROOT, assert_one_line_error, read_jsonl, run_cli, start_cli, wait_rows
+
+DEMO = ROOT / "models" / "demo" / "basketball_gym_shooting.mp4"
+FENCING = CLIPS / "fencing_short_bout.mp4"
+STREAM_RE = re.compile(
+    r"source: (?P<source>.+)\nended by: (?P<ended_by>[^;]+); frames read (?P<read>\d+), shown (?P<shown>\d+), "
+    r"classified (?P<classified>\d+), dropped (?P<dropped>\d+), reconnects (?P<reconnects>\d+)"
+)
+
+
+def streams(stdout: str) -> dict[str, dict]:
+    """Per-stream summaries, by source."""
+    return {
+        m["source"]: {k: v if k in ("source", "ended_by") else int(v) for k, v in m.groupdict().items()}
+        for m in STREAM_RE.finditer(stdout)
+    }
+
+
+def _rows(path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_a_camera_outage_disturbs_only_its_own_stream(tmp_path, rtsp_server, shared):
+    pattern = str(tmp_path / "{name}.jsonl")
+    args = ["--source", rtsp_server.url, "--source", str(DEMO), "--realtime", "--loop", "--results", pattern]
+    proc = start_cli("stream_classify.py", *args, "--give-up-after", "60", "--no-display")
+    camera, demo = tmp_path / "127.0.0.1_cam.jsonl", tmp_path / "basketball_gym_shooting.jsonl"
+    try:
+        wait_rows(camera, 60)
+        wait_rows(demo, 60)
+        rtsp_server.kill()  # the camera disappears
+        time.sleep(1.0)
+        before = _rows(demo)
+        time.sleep(3.0)
+        assert _rows(demo) - before >= 30  # the file stream went on (30 FPS) through the outage
+        during = _rows(camera)
+        rtsp_server.start()  # and the camera comes back
+        wait_rows(camera, during + 30, timeout=60)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr[-2000:]
+    summary = streams(stdout)
+    cam = next(s for src, s in summary.items() if src.startswith("rtsp://"))
+    file = next(s for src, s in summary.items() if src.endswith(".mp4"))
+    assert cam["reconnects"] == 1 and file["reconnects"] == 0
+    assert cam["ended_by"] == file["ended_by"] == "SIGTERM"
+    assert cam["shown"] == _rows(camera) and file["shown"] == _rows(demo)  # every shown frame is logged
+    assert "all 2 streams" in stdout
+
+
+def test_files_share_one_predictor_and_keep_their_own_labels(tmp_path, shared):
+    pattern = str(tmp_path / "{name}.jsonl")
+    run = run_cli("stream_classify.py", "--source", str(FENCING), "--source", str(DEMO), "--results", pattern, "--no-display")
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = streams(run.stdout)
+    assert [s["shown"] for s in summary.values()] == [28, 300]
+    for clip in (FENCING, DEMO):  # the same labels as a process of its own
+        single = tmp_path / f"single-{clip.stem}.jsonl"
+        alone = run_cli("stream_classify.py", "--source", str(clip), "--results", str(single), "--no-display")
+        assert alone.returncode == 0
+        together = read_jsonl(tmp_path / f"{clip.stem}.jsonl")
+        assert [(r["frame"], r["label"]) for r in together] == [(r["frame"], r["label"]) for r in read_jsonl(single)]
+
+
+def test_sources_in_a_config_file_with_their_own_rate_and_outputs(tmp_path, shared):
+    config = tmp_path / "streams.yaml"
+    config.write_text(
+        "sources:\n"
+        f"  - {{name: court1, source: {DEMO}, classify_fps: 10, results: court1.jsonl}}\n"
+        f"  - {{name: court2, source: {DEMO}, results: court2.jsonl}}\n"
+    )
+    run = run_cli("stream_classify.py", "--config", str(config), "--no-display")
+    assert run.returncode == 0, run.stderr[-2000:]
+    court1, court2 = read_jsonl(tmp_path / "court1.jsonl"), read_jsonl(tmp_path / "court2.jsonl")  # relative to the config
+    assert len(court1) == len(court2) == 300
+    assert sum(r["classified"] for r in court1) == 100 and sum(r["classified"] for r in court2) == 300
+
+
+def test_several_sources_need_a_name_in_output_paths_and_no_window(tmp_path):
+    two = ["--source", str(DEMO), "--source", str(DEMO)]
+    assert_one_line_error(run_cli("stream_classify.py", *two, "--results", str(tmp_path / "r.jsonl")), "must contain {name}")
+    assert_one_line_error(run_cli("stream_classify.py", *two, "--results", "-"), "cannot share standard output")
+    assert_one_line_error(run_cli("stream_classify.py", *two, "--display"), "several sources run without a window")
+
+
+def test_the_dashboard_has_a_row_per_stream_and_totals():
+    from rich.console import Console
+
+    from vidclf.sinks.dashboard import render_streams
+    from vidclf.streaming.frame_queue import FrameQueue
+    from vidclf.streaming.metrics import PipelineStats
+
+    rows = []
+    for name, dropped, label in (("court1", 2, "tennis"), ("court2", 5, "uncertain")):
+        stats, frames = PipelineStats(), FrameQueue(4, drop_oldest=True)
+        stats.label, stats.source_state = label, "streaming"
+        for i in range(4 + dropped):
+            frames.put(i)
+        rows.append((name, stats, frames))
+    console = Console(record=True, width=160)
+    console.print(render_streams(rows, "sports22.tflite"))
+    text = console.export_text()
+    lines = {line.split("│")[1].strip(): line for line in text.splitlines() if line.count("│") > 5}
+    assert "tennis" in lines["court1"] and "uncertain" in lines["court2"]
+    assert " 7 " in lines["all"]  # 2 + 5 frames dropped in all

@@ -1,0 +1,249 @@
+"""Several sources in one process: one grabber and one renderer per stream, one shared
+predictor and model for all of them (:class:`~vidclf.streaming.predictor.SharedPredictor`).
+
+Each stream has its own queues, schedule (``classify_fps``), smoothing and decoding state,
+scene-cut detector, recording, results, segments and event sinks, and its own stop event: a
+stream that ends, loses its source for good, or cannot write its output stops alone; the
+others go on. A termination signal stops them all (and everything is finalised). Several
+streams run headless (OpenCV's GUI would need the main thread for every window); the
+dashboard shows one row per stream plus totals.
+
+Output paths name each stream with ``{name}`` (``--results runs/{name}.jsonl``), or a
+``sources:`` entry sets its own ``video`` / ``results``.
+
+Usage::
+
+    cfg = override(load_config(), {"sources": [StreamConfig("rtsp://cam1/s"), StreamConfig("rtsp://cam2/s")]})
+    summary = run_streams(cfg)
+    print_multi_summary(summary)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from rich.console import Console
+
+from vidclf.config import Config, StreamConfig, override
+from vidclf.errors import VidclfError
+from vidclf.runtime.classifier import load_classifier
+from vidclf.sinks.dashboard import StreamsDashboard
+from vidclf.sinks.outputs import STDOUT, check_outputs, summary_path
+from vidclf.sinks.terminal import write_text
+from vidclf.streaming.pipeline import (
+    GRABBER_JOIN_TIMEOUT_S,
+    JOIN_TIMEOUT_S,
+    RunSummary,
+    StreamParts,
+    _prepare,
+    _SignalStop,
+    _StartupInterrupted,
+    build_stream,
+    print_summary,
+    summarise_stream,
+)
+from vidclf.streaming.predictor import SharedPredictor
+from vidclf.streaming.source import parse_source
+
+NAME_FIELD = "{name}"
+
+
+def _named(template: str | None, name: str, key: str) -> str | None:
+    if template is None:
+        return None
+    if template == STDOUT:
+        raise VidclfError(f"{key}: several sources cannot share standard output; use a file with {NAME_FIELD}")
+    if NAME_FIELD not in template:
+        raise VidclfError(f"{key} must contain {NAME_FIELD} with several sources (e.g. runs/{NAME_FIELD}.jsonl), got {template}")
+    return template.replace(NAME_FIELD, name)
+
+
+def _default_name(spec) -> str:
+    """A stream's name for paths and topics: a file's stem, a camera's URL path or index,
+    with anything but letters, digits, ``.``, ``-`` and ``_`` replaced (no folders, no secrets)."""
+    if spec.kind == "file":
+        text = Path(spec.value).stem
+    elif spec.kind == "webcam":
+        text = f"webcam{spec.value}"
+    else:
+        parts = urlsplit(str(spec.value))
+        text = f"{parts.hostname or 'stream'}{parts.path}"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_.") or "stream"
+
+
+def plan_streams(cfg: Config) -> list[tuple[str, Config]]:
+    """One config per ``sources:`` entry: its source, name, rate cap and outputs; no window."""
+    if cfg.display.window == "on":
+        raise VidclfError("several sources run without a window; use --no-display (or one process per source)")
+    if cfg.serve.address:
+        raise VidclfError("the browser view shows one source; run one process per source to --serve several")
+    names: list[str] = []
+    for i, stream in enumerate(cfg.sources):
+        if not stream.source:
+            raise VidclfError(f"sources[{i}].source is missing")
+        base = stream.name or _default_name(parse_source(stream.source))
+        name, n = base, 2
+        while name in names:  # two cameras with the same stream path: court1, court1-2
+            name, n = f"{base}-{n}", n + 1
+        names.append(name)
+    plans = []
+    for stream, name in zip(cfg.sources, names, strict=True):
+        values = {
+            "source.source": stream.source,
+            "model.classify_fps": stream.classify_fps,
+            "output.video": stream.video or _named(cfg.output.video, name, "output.video"),
+            "output.results": stream.results or _named(cfg.output.results, name, "output.results"),
+            "output.srt": _named(cfg.output.srt, name, "output.srt"),
+            "output.timeline": _named(cfg.output.timeline, name, "output.timeline"),
+            "events.name": name,
+            "display.window": "off",
+            "dashboard.enabled": "off",
+            "dashboard.progress": "off",
+        }
+        plans.append((name, dataclasses.replace(override(cfg, values), sources=[])))
+    return plans
+
+
+def _check_all_outputs(plans: list[tuple[str, Config]], cfg: Config, config_path) -> None:
+    """No two streams may write the same file (each stream's own check cannot see that)."""
+    outputs: dict[str, str | None] = {}
+    for name, stream_cfg in plans:
+        out = stream_cfg.output
+        outputs.update(
+            {
+                f"recording of {name}": out.video,
+                f"results of {name}": out.results,
+                f"results summary of {name}": str(summary_path(out.results)) if out.results else None,
+                f"subtitles of {name}": out.srt,
+                f"timeline picture of {name}": out.timeline,
+            }
+        )
+    check_outputs(outputs, {"model": cfg.model.path, "config": config_path}, cfg.output.overwrite)
+
+
+def run_streams(cfg: Config, console: Console | None = None, config_path: str | Path | None = None) -> MultiRunSummary:
+    """Run every ``cfg.sources`` stream until each has ended, or a signal stops them all."""
+    console = console or Console()
+    plans = plan_streams(cfg)
+    _check_all_outputs(plans, cfg, config_path)
+    stop = threading.Event()
+    stream_stops = [threading.Event() for _ in plans]
+    prepared: list = []
+    with _SignalStop(stop) as signals:
+        try:
+            classifier = load_classifier(cfg.model.path, cfg.model.labels, cfg.model.threads)
+            for _name, stream_cfg in plans:
+                opened = _prepare(stream_cfg, classifier, config_path, stop)
+                if opened is None:
+                    break
+                prepared.append(opened)
+        except _StartupInterrupted:
+            pass
+        except BaseException:
+            _release(prepared)
+            raise
+        signals.raising = False
+        if len(prepared) < len(plans) or stop.is_set():  # a signal during start-up
+            _release(prepared)
+            interrupted = [RunSummary(str(c.source.source), signals.received or "stopped", 0, 0, 0, 0, 0.0) for _, c in plans]
+            return MultiRunSummary(interrupted, 0.0, 0.0, 0.0)
+        parts: list[StreamParts] = []
+        try:
+            for (_name, stream_cfg), stream_stop, opened in zip(plans, stream_stops, prepared, strict=True):
+                parts.append(build_stream(stream_cfg, console, stream_stop, [], *opened))
+        except BaseException:
+            _release(prepared[len(parts) :])
+            for built in parts:
+                built.grabber.capture.release()
+                built.renderer.close()
+            raise
+        return _run(cfg, console, stop, stream_stops, signals, classifier, plans, parts)
+
+
+def _release(prepared: list) -> None:
+    for opened in prepared:
+        opened[4].release()  # the capture
+
+
+def _run(cfg, console, stop, stream_stops, signals, classifier, plans, parts: list[StreamParts]) -> MultiRunSummary:
+    predictor = SharedPredictor(classifier, [p.channel for p in parts], stop, cfg.model.max_batch, cfg.model.input_fit)
+    renderers = [
+        threading.Thread(target=p.renderer.run, name=f"renderer-{name}", daemon=True)
+        for (name, _), p in zip(plans, parts, strict=True)
+    ]
+    rows = [(name, p.stats, p.frames) for (name, _), p in zip(plans, parts, strict=True)]
+    dashboard_on = cfg.dashboard.enabled == "on" or (cfg.dashboard.enabled == "auto" and console.is_terminal)
+    started, cpu_started = time.monotonic(), time.process_time()
+    with StreamsDashboard(rows, stop, cfg.model.path, cfg.dashboard.refresh_hz, dashboard_on, console):
+        for p in parts:
+            p.grabber.start()
+        predictor.start()
+        for thread in renderers:
+            thread.start()
+        try:
+            while any(thread.is_alive() for thread in renderers):
+                if stop.is_set():  # a signal: every stream stops and finalises
+                    for stream_stop in stream_stops:
+                        stream_stop.set()
+                for thread in renderers:
+                    thread.join(0.1)
+        finally:
+            stop.set()
+            for stream_stop in stream_stops:
+                stream_stop.set()
+            for thread in renderers:
+                thread.join(JOIN_TIMEOUT_S)
+            predictor.join(JOIN_TIMEOUT_S)
+            for p in parts:
+                p.grabber.join(GRABBER_JOIN_TIMEOUT_S)
+    elapsed = time.monotonic() - started
+    streams = []
+    for p in parts:
+        summary = summarise_stream(p, predictor.error, signals.received, (p.renderer.finished_at or started) - started)
+        summary.stage_cpu_s = {"grabber": p.grabber.cpu_s, "renderer": p.renderer.cpu_s}
+        streams.append(summary)
+    return MultiRunSummary(streams, elapsed, time.process_time() - cpu_started, predictor.cpu_s)
+
+
+@dataclasses.dataclass
+class MultiRunSummary:
+    streams: list[RunSummary]
+    elapsed_s: float
+    cpu_s: float  # the whole process while streaming
+    predictor_cpu_s: float  # the shared predictor thread
+
+    @property
+    def error(self) -> str | None:
+        """The streams that failed, one line."""
+        failed = [f"{s.source}: {s.error}" for s in self.streams if s.error]
+        return "; ".join(failed) if failed else None
+
+    @property
+    def ended_by(self) -> str:
+        return self.streams[0].ended_by if self.streams else "stopped"
+
+
+def print_multi_summary(summary: MultiRunSummary, file=None) -> None:
+    """Each stream's summary, then the totals (CPU is shared, so it is reported once)."""
+    for stream in summary.streams:
+        print_summary(stream, file, cpu=False)
+    shown = sum(s.frames_shown for s in summary.streams)
+    classified = sum(s.frames_classified for s in summary.streams)
+    per_frame = 1000 * summary.cpu_s / shown if shown else 0.0
+    predictor = 1000 * summary.predictor_cpu_s / shown if shown else 0.0
+    write_text(
+        f"all {len(summary.streams)} streams: shown {shown}, classified {classified} in {summary.elapsed_s:.1f} s; "
+        f"CPU {per_frame:.1f} ms/frame (all threads), shared predictor {predictor:.1f} ms/frame\n",
+        file or sys.stdout,
+    )
+
+
+def streams_from_sources(sources: list[str]) -> list[StreamConfig]:
+    """``--source`` given several times: one stream per value, named after the source."""
+    return [StreamConfig(source=s) for s in sources]

@@ -1,0 +1,61 @@
+"""Which frames of a stream the model sees.
+
+* ``classify_fps``: at most that many frames per second of the stream's own time (a file's
+  timeline, a live frame's capture time). Due times keep their phase -- 10 of a 30 FPS stream
+  is every third frame -- unless the stream fell behind by more than one interval; a timeline
+  that goes back (``--loop``) starts the schedule again.
+* live sources: of the frames waiting, only the newest is worth the model's time (a backlog of
+  stale frames is never classified); the very first frames of a stream all are, since there is
+  no label to carry yet.
+
+One schedule per stream; the predictor asks it about each batch of frames it takes.
+
+Usage::
+
+    schedule = ClassifySchedule(classify_fps=10, live=False)
+    due = schedule.choose(frames, have_label=False)    # [True, False, False, True, ...]
+"""
+
+from __future__ import annotations
+
+from vidclf.streaming.messages import Frame
+
+PHASE_TOLERANCE_S = 1e-3  # timestamps of a 30 FPS file are 0.0333...: rounding must not skip a due frame
+
+
+def stream_time(frame: Frame) -> float:
+    """A file's own timeline (it replays faster than real time), a live frame's capture time."""
+    return frame.captured_at if frame.position_s is None else frame.position_s
+
+
+class ClassifySchedule:
+    def __init__(self, classify_fps: float | None = None, live: bool = False):
+        self.interval = 1.0 / classify_fps if classify_fps else 0.0
+        self.live = live
+        self._next_due: float | None = None  # stream time from which the next frame is due
+        self._last_t: float | None = None
+
+    def _due(self, t: float) -> bool:
+        if self._next_due is not None and t < self._next_due - PHASE_TOLERANCE_S:
+            return False
+        if self.interval:
+            on_phase = self._next_due is not None and t - self._next_due < self.interval
+            self._next_due = (self._next_due if on_phase else t) + self.interval
+        return True
+
+    def choose(self, frames: list[Frame], have_label: bool) -> list[bool]:
+        """For each of ``frames`` (in order): is it to be classified? ``have_label``: the
+        stream already has a classified frame whose label the others can carry."""
+        chosen = []
+        for i, frame in enumerate(frames):
+            t = stream_time(frame)
+            if self._last_t is not None and t < self._last_t:  # the timeline restarted (--loop)
+                self._next_due = None
+            self._last_t = t
+            candidate = not self.live or i == len(frames) - 1 or not have_label
+            chosen.append(candidate and self._due(t))
+        return chosen
+
+    def reset(self) -> None:
+        """A new connection: the next frame is due at once."""
+        self._next_due = self._last_t = None
