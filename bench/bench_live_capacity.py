@@ -1,0 +1,124 @@
+"""Live capacity: how many 30 FPS streams one process sustains, vs one process per stream.
+
+    python bench/bench_live_capacity.py [--clip PATH] [--counts 1,2,4,6,8] [--fps 30,10] [--seconds 15]
+
+Each stream is a ``--realtime --loop`` replay of a shared 480p clip (paced like a camera,
+frames dropped when nobody takes them). For N streams, side by side in one run:
+  one process  -- ``vidclf run --source clip x N --results {name}.jsonl`` (shared predictor)
+  N processes  -- N ``vidclf run --source clip`` started together
+each at ``model.classify_fps`` 30 (every frame) and 10. After a warm-up (the first 3 s of each
+stream), from the results files: steady-state drops (gaps in the frame numbers) and the
+capture -> overlay latency p95 over all streams. A setting "sustains" N when no stream drops a
+frame in steady state and p95 <= 150 ms. Prints a table and the largest N sustained by each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "clips" / "volleyball_indoor_practice.mp4"
+WARMUP_S = 3.0
+P95_LIMIT_MS = 150.0
+
+
+def _start(args: list[str], cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [
+        sys.executable,
+        str(ROOT / "stream_classify.py"),
+        *args,
+        "--realtime",
+        "--loop",
+        "--no-display",
+        "--dashboard",
+        "off",
+    ]
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _steady(rows: list[dict]) -> tuple[int, list[float]]:
+    """Frames dropped after the warm-up (gaps in the frame numbers) and the latencies there."""
+    if not rows:
+        return 10**9, []
+    t0 = rows[0]["time_s"]
+    steady = [r for r in rows if r["time_s"] - t0 >= WARMUP_S]
+    dropped = sum(b["frame"] - a["frame"] - 1 for a, b in zip(steady, steady[1:], strict=False))
+    return dropped, [r["latency_ms"] for r in steady]
+
+
+def measure(clip: Path, n: int, classify_fps: str, separate: bool, seconds: float, tmp: Path) -> dict:
+    config = tmp / f"c{classify_fps}.yaml"
+    config.write_text(f"model:\n  classify_fps: {classify_fps}\n  threads: {1 if separate and n > 1 else 2}\n")
+    out = tmp / f"{'sep' if separate else 'one'}-{n}-{classify_fps}"
+    out.mkdir()
+    if separate:
+        processes = [
+            _start(["--config", str(config), "--source", str(clip), "--results", str(out / f"s{i}.jsonl")], out) for i in range(n)
+        ]
+    else:
+        sources = [a for _ in range(n) for a in ("--source", str(clip))]
+        processes = [_start(["--config", str(config), *sources, "--results", str(out / "{name}.jsonl")], out)]
+    time.sleep(seconds)
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        process.communicate(timeout=60)
+    drops, latencies = 0, []
+    files = sorted(out.glob("*.jsonl"))
+    for path in files:
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        dropped, lat = _steady(rows)
+        drops += dropped
+        latencies += lat
+    latencies.sort()
+    p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("inf")
+    ok = len(files) == n and drops == 0 and p95 <= P95_LIMIT_MS
+    return {
+        "n": n,
+        "fps": classify_fps,
+        "mode": "N processes" if separate else "one process",
+        "drops": drops,
+        "p95": p95,
+        "ok": ok,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
+    p.add_argument("--counts", default="1,2,4,6,8")
+    p.add_argument("--fps", default="30,10")
+    p.add_argument("--seconds", type=float, default=15.0)
+    args = p.parse_args()
+    counts = [int(c) for c in args.counts.split(",")]
+    best: dict[tuple[str, str], int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for fps in args.fps.split(","):
+            for n in counts:
+                for separate in (False, True):
+                    r = measure(args.clip, n, fps, separate, args.seconds, Path(tmp))
+                    print(
+                        f"classify_fps {fps:>2} {r['mode']:<12} N={n}: steady-state drops {r['drops']}, "
+                        f"p95 {r['p95']:.0f} ms -> {'sustained' if r['ok'] else 'not sustained'}",
+                        flush=True,
+                    )
+                    if r["ok"]:
+                        best[(fps, r["mode"])] = max(best.get((fps, r["mode"]), 0), n)
+    print(f"\nlargest N sustained ({args.clip.name}, 0 steady-state drops, p95 <= {P95_LIMIT_MS:.0f} ms, counts {args.counts}):")
+    for fps in args.fps.split(","):
+        one, sep = best.get((fps, "one process"), 0), best.get((fps, "N processes"), 0)
+        ratio = f"{one / sep:.2f}x" if sep else "n/a"
+        print(f"  classify_fps {fps:>2}: one process {one}, separate processes {sep} ({ratio})")
+
+
+if __name__ == "__main__":
+    main()
