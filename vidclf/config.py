@@ -427,3 +427,19 @@ def override(cfg: Config, values: dict[str, Any]) -> Config:
         return from_dict(data)
     except VidclfError as exc:
         raise VidclfError(f"command line: {exc}") from None
+
+
+def file_run_config(cfg: Config, source: str | Path, results: str | Path) -> Config:
+    """``cfg`` set up to run one video file to its end as fast as it goes (every frame, up to
+    ``model.classify_fps``) and write only its per-frame results (replacing them): no window,
+    dashboard, progress bar, recording, event sinks or browser view. The evaluation and archive
+    batches run their files this way."""
+    run = override(cfg, {"source.source": str(source), "source.realtime": False, "source.loop": False})
+    return dataclasses.replace(
+        run,
+        output=OutputConfig(results=str(results), overwrite=True),
+        dashboard=dataclasses.replace(run.dashboard, enabled="off", progress="off"),
+        display=dataclasses.replace(run.display, window="off"),
+        events=EventsConfig(),
+        serve=ServeConfig(),
+    )

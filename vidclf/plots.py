@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
+import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +26,11 @@ import numpy as np
 from vidclf.errors import VidclfError
 
 UNCERTAIN_COLOUR = (0.6, 0.6, 0.6)
+
+
+def available() -> bool:
+    """Is matplotlib installed (the runtime install does without it)?"""
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _figure(width_in: float, height_in: float):

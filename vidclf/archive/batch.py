@@ -16,7 +16,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -24,6 +23,7 @@ from vidclf.archive.engines import run_local, run_ray
 from vidclf.archive.jobs import VideoResult, already_done, plan_jobs
 from vidclf.config import Config
 from vidclf.sinks.outputs import check_writable
+from vidclf.sinks.progress import progress_bar
 from vidclf.sinks.terminal import detach
 
 SUMMARY_NAME = "batch_summary.json"
@@ -54,7 +54,7 @@ def run_batch(
     console = Console(file=sys.stderr)  # the progress bar; the table goes to stdout
     started = time.monotonic()
     run = run_ray(todo, cfg, workers, address) if engine == "ray" else run_local(todo, cfg, workers)
-    with _progress(console, quiet) as progress:
+    with progress_bar(console, disable=quiet or not console.is_terminal) as progress:
         task = progress.add_task("videos", total=len(jobs), completed=len(results), info="")
         for result in run:
             results.append(result)
@@ -66,20 +66,6 @@ def run_batch(
     if not quiet:
         _print_table(Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160), report)
     return report
-
-
-def _progress(console: Console, quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=console,
-        disable=quiet or not console.is_terminal,
-    )
 
 
 def _report(results: list[VideoResult], jobs, elapsed_s: float, workers: int, engine: str) -> dict:

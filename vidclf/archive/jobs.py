@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from vidclf.config import Config, DashboardConfig, EventsConfig, OutputConfig, ServeConfig, override
+from vidclf.config import Config, file_run_config
 from vidclf.errors import VidclfError
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
@@ -108,35 +108,12 @@ def already_done(job: VideoJob) -> VideoResult | None:
         return None
 
 
-def batch_config(cfg: Config, job: VideoJob) -> Config:
-    """The run settings for one video: every frame of the file as fast as it goes (up to
-    ``model.classify_fps``), only the results file; no window, dashboard, sinks or server."""
-    run_cfg = override(cfg, {"source.source": job.source, "source.realtime": False, "source.loop": False})
-    return dataclasses.replace(
-        run_cfg,
-        output=OutputConfig(results=str(job.results), overwrite=True),
-        dashboard=DashboardConfig(enabled="off", progress="off"),
-        display=dataclasses.replace(run_cfg.display, window="off"),
-        events=EventsConfig(),
-        serve=ServeConfig(),
-    )
-
-
 @functools.lru_cache(maxsize=2)
 def _classifier(path: str, labels: str | None, threads: int):
     # one model per worker process, loaded by its first video and reused by the others
     from vidclf.runtime.classifier import load_classifier
 
     return load_classifier(path, labels, threads)
-
-
-def _fps(path: str) -> float:
-    import cv2
-
-    capture = cv2.VideoCapture(path)
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    capture.release()
-    return fps if 0 < fps < 10_000 else 30.0
 
 
 def classify_video(job: VideoJob, cfg: Config) -> VideoResult:
@@ -151,7 +128,7 @@ def classify_video(job: VideoJob, cfg: Config) -> VideoResult:
     try:
         Path(job.out_dir).mkdir(parents=True, exist_ok=True)
         job.done_marker.unlink(missing_ok=True)
-        run_cfg = batch_config(cfg, job)
+        run_cfg = file_run_config(cfg, job.source, job.results)
         classifier = _classifier(str(run_cfg.model.path), run_cfg.model.labels, run_cfg.model.threads)
         summary = run_pipeline(run_cfg, Console(file=io.StringIO()), classifier)
     except VidclfError as exc:
@@ -162,7 +139,8 @@ def classify_video(job: VideoJob, cfg: Config) -> VideoResult:
         result.frames, result.classified = summary.frames_shown, summary.frames_classified
         result.segments = len(summary.segments)
         if summary.segments:
-            result.video_s = summary.segments[-1]["end_s"] + 1.0 / _fps(job.source)  # the last frame lasts too
+            frame_s = 1.0 / (summary.source_fps or 30.0)
+            result.video_s = summary.segments[-1]["end_s"] + frame_s  # the last frame lasts too
             shares = Counter()
             for seg in summary.segments:
                 shares[seg["label"]] += seg["frames"]

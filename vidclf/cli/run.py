@@ -11,6 +11,7 @@ Press q in the window (or Ctrl-C) to stop; the recording and results are always 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 from vidclf.cli.common import add_common_flags, add_model_flags, config_flag, config_overrides, log
@@ -66,7 +67,7 @@ def run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from vidclf.config import DEFAULT_CONFIG, load_config, override
     from vidclf.errors import VidclfError
     from vidclf.sinks.outputs import STDOUT
-    from vidclf.streaming.multi import streams_from_sources
+    from vidclf.streaming.multi import print_multi_summary, run_streams, streams_from_sources
     from vidclf.streaming.pipeline import print_summary, run_pipeline
 
     overrides = config_overrides(p, args)
@@ -78,28 +79,20 @@ def run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     cfg = override(load_config(args.config), overrides)
     if args.quiet:
         cfg = override(cfg, {"dashboard.progress": "off"})
+    config_path = args.config or DEFAULT_CONFIG
     if cfg.sources:
-        return _run_several(cfg, args)
-    log.info("model %s; source %s", cfg.model.path, cfg.source.source)
-    summary = run_pipeline(cfg, config_path=args.config or DEFAULT_CONFIG)
-    if not args.quiet:  # with --results - stdout carries the rows: the summary goes to stderr
-        print_summary(summary, sys.stderr if cfg.output.results == STDOUT else None)
+        log.info("model %s; %d sources", cfg.model.path, len(cfg.sources))
+        summary = run_streams(cfg, config_path=config_path)
+        report = print_multi_summary
+    else:
+        log.info("model %s; source %s", cfg.model.path, cfg.source.source)
+        summary = run_pipeline(cfg, config_path=config_path)
+        # with --results - stdout carries the rows: the summary goes to stderr
+        report = functools.partial(print_summary, file=sys.stderr if cfg.output.results == STDOUT else None)
+    if not args.quiet:
+        report(summary)
     if summary.error:
         raise VidclfError(summary.error)
     # Ctrl-C is an interruption (130, as shells expect); any other signal is a request to
     # stop, and the run stopped cleanly with everything saved
-    return 130 if summary.ended_by == "SIGINT" else 0
-
-
-def _run_several(cfg, args: argparse.Namespace) -> int:
-    from vidclf.config import DEFAULT_CONFIG
-    from vidclf.errors import VidclfError
-    from vidclf.streaming.multi import print_multi_summary, run_streams
-
-    log.info("model %s; %d sources", cfg.model.path, len(cfg.sources))
-    summary = run_streams(cfg, config_path=args.config or DEFAULT_CONFIG)
-    if not args.quiet:
-        print_multi_summary(summary)
-    if summary.error:
-        raise VidclfError(summary.error)
     return 130 if summary.ended_by == "SIGINT" else 0

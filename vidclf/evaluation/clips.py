@@ -23,7 +23,6 @@ Usage::
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import logging
 from collections import Counter
@@ -33,9 +32,9 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from vidclf.config import Config, EventsConfig, OutputConfig, ServeConfig, override
+from vidclf import plots
+from vidclf.config import Config, file_run_config
 from vidclf.errors import VidclfError
-from vidclf.plots import label_timeline
 from vidclf.runtime.classifier import Classifier, load_classifier
 from vidclf.streaming.decoding import UNCERTAIN
 from vidclf.streaming.pipeline import run_pipeline
@@ -198,7 +197,7 @@ def draw_timeline(truth: ClipTruth, rows: list[dict], threshold: float, path: st
         ("raw top-1", times, [r["top_k"][0][0] for r in rows]),
     ]
     confidence = (times, [r["confidence"] for r in rows])
-    return label_timeline(strips, path, confidence, threshold, title=f"{truth.name} ({len(rows)} frames)")
+    return plots.label_timeline(strips, path, confidence, threshold, title=f"{truth.name} ({len(rows)} frames)")
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -231,21 +230,14 @@ def evaluate_clips(
     unknown -= set(classifier.labels)
     if unknown:
         raise VidclfError(f"the ground truth names classes the model does not have: {', '.join(sorted(unknown))}")
-    pictures = importlib.util.find_spec("matplotlib") is not None
+    pictures = plots.available()
     if not pictures:
         log.warning("no timeline pictures: matplotlib is not installed (pip install matplotlib)")
     scores = []
     for truth in truths:
         clip = clips_dir / truth.name
         results = out_dir / f"{truth.name}.jsonl"
-        settings = {"source.source": str(clip), "source.realtime": False, "source.loop": False}
-        run_cfg = override(cfg, {**settings, "display.window": "off", "dashboard.enabled": "off"})
-        # every frame, as fast as it goes; only the results file (replaced on each evaluation)
-        # (and no event sinks or browser view: an evaluation is not a live run)
-        run_cfg = dataclasses.replace(
-            run_cfg, output=OutputConfig(results=str(results), overwrite=True), events=EventsConfig(), serve=ServeConfig()
-        )
-        summary = run_pipeline(run_cfg, console, classifier)
+        summary = run_pipeline(file_run_config(cfg, clip, results), console, classifier)
         if summary.error:
             raise VidclfError(f"{truth.name}: {summary.error}")
         rows = _read_rows(results)

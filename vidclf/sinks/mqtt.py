@@ -19,12 +19,14 @@ Usage::
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import time
 
 from vidclf.errors import VidclfError
 from vidclf.sinks.events import SegmentEvent, Sink
+from vidclf.sinks.network import parse_host_port
 
 log = logging.getLogger("vidclf")
 
@@ -33,21 +35,19 @@ CONNECT_WAIT_S = 2.0
 CLOSE_GRACE_S = 3.0
 
 
-def parse_broker(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":") if ":" in address else (address, "", "1883")
-    host = host.strip("[]")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise VidclfError(f"events.mqtt must be host:port, got {address[:60]!r}")
-    return host, int(port)
+def check_broker(address: str) -> tuple[str, int]:
+    """The broker's ``(host, port)`` (port 1883 when not given); paho-mqtt must be installed."""
+    host_port = parse_host_port(address, "events.mqtt", default_port=1883, min_port=1)
+    if importlib.util.find_spec("paho") is None:
+        raise VidclfError("events.mqtt needs paho-mqtt: pip install 'vidclf[mqtt]'")
+    return host_port
 
 
 class MqttSink(Sink):
     def __init__(self, address: str, prefix: str = "vidclf", name: str = "stream"):
-        host, port = parse_broker(address)
-        try:
-            import paho.mqtt.client as mqtt
-        except ImportError:
-            raise VidclfError("events.mqtt needs paho-mqtt: pip install 'vidclf[mqtt]'") from None
+        host, port = check_broker(address)
+        import paho.mqtt.client as mqtt
+
         self.prefix, self.name = prefix.rstrip("/"), name
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"vidclf-{name}-{time.monotonic_ns() % 10**9}")
         self.client.max_queued_messages_set(MAX_QUEUED)

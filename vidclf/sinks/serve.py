@@ -42,6 +42,7 @@ import numpy as np
 
 from vidclf.errors import VidclfError
 from vidclf.sinks.events import FrameResult, SegmentEvent, Sink
+from vidclf.sinks.network import parse_host_port
 
 log = logging.getLogger("vidclf")
 
@@ -50,11 +51,8 @@ BOUNDARY = "vidclf-frame"
 
 
 def parse_address(address: str) -> tuple[str, int]:
-    host, sep, port = address.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise VidclfError(f"serve.address must be host:port (e.g. 127.0.0.1:8080), got {address[:60]!r}")
-    return host, int(port)
+    """``serve.address``; port 0 picks a free port."""
+    return parse_host_port(address, "serve.address", example="127.0.0.1:8080")
 
 
 def is_loopback(host: str) -> bool:

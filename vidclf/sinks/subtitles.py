@@ -38,11 +38,16 @@ def to_srt(segments: list[SegmentEvent], frame_s: float = 1 / 30) -> str:
     return "\n".join(blocks)
 
 
+def check_srt_path(path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() != ".srt":
+        raise VidclfError(f"subtitles file must end in .srt, got {path.name}")
+    return path
+
+
 class SrtSink(Sink):
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        if self.path.suffix.lower() != ".srt":
-            raise VidclfError(f"subtitles file must end in .srt, got {self.path.name}")
+        self.path = check_srt_path(path)
         self.segments: list[SegmentEvent] = []
 
     def on_segment(self, event: SegmentEvent) -> None:

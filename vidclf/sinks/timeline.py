@@ -13,18 +13,17 @@ from __future__ import annotations
 from array import array
 from pathlib import Path
 
+from vidclf import plots
 from vidclf.errors import VidclfError
 from vidclf.sinks.events import FrameResult, Sink
 
 
 def check_timeline_path(path: str | Path) -> Path:
     """The picture's name must say PNG, and matplotlib must be there (checked before the run)."""
-    import importlib.util
-
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise VidclfError(f"timeline picture must end in .png, got {path.name}")
-    if importlib.util.find_spec("matplotlib") is None:
+    if not plots.available():
         raise VidclfError("--timeline needs matplotlib: pip install matplotlib (or 'vidclf[train]')")
     return path
 
@@ -47,9 +46,7 @@ class TimelineSink(Sink):
     def close(self) -> None:
         if not self._times:
             return
-        from vidclf.plots import label_timeline
-
         names = {i: label for label, i in self._labels.items()}
         labels = [names[i] for i in self._label_ids]
         times = list(self._times)
-        label_timeline([("shown", times, labels)], self.path, (times, list(self._confidence)), self.threshold, self.title)
+        plots.label_timeline([("shown", times, labels)], self.path, (times, list(self._confidence)), self.threshold, self.title)

@@ -34,17 +34,19 @@ from vidclf.config import Config, StreamConfig, override
 from vidclf.errors import VidclfError
 from vidclf.runtime.classifier import load_classifier
 from vidclf.sinks.dashboard import StreamsDashboard
-from vidclf.sinks.outputs import STDOUT, check_outputs, summary_path
+from vidclf.sinks.outputs import STDOUT, check_outputs
 from vidclf.sinks.terminal import write_text
 from vidclf.streaming.pipeline import (
     GRABBER_JOIN_TIMEOUT_S,
     JOIN_TIMEOUT_S,
+    Prepared,
     RunSummary,
     StreamParts,
     _prepare,
     _SignalStop,
     _StartupInterrupted,
     build_stream,
+    output_paths,
     print_summary,
     summarise_stream,
 )
@@ -112,18 +114,9 @@ def plan_streams(cfg: Config) -> list[tuple[str, Config]]:
 
 def _check_all_outputs(plans: list[tuple[str, Config]], cfg: Config, config_path) -> None:
     """No two streams may write the same file (each stream's own check cannot see that)."""
-    outputs: dict[str, str | None] = {}
+    outputs: dict[str, str | Path | None] = {}
     for name, stream_cfg in plans:
-        out = stream_cfg.output
-        outputs.update(
-            {
-                f"recording of {name}": out.video,
-                f"results of {name}": out.results,
-                f"results summary of {name}": str(summary_path(out.results)) if out.results else None,
-                f"subtitles of {name}": out.srt,
-                f"timeline picture of {name}": out.timeline,
-            }
-        )
+        outputs.update(output_paths(stream_cfg, f" of {name}"))
     check_outputs(outputs, {"model": cfg.model.path, "config": config_path}, cfg.output.overwrite)
 
 
@@ -156,7 +149,7 @@ def run_streams(cfg: Config, console: Console | None = None, config_path: str | 
         parts: list[StreamParts] = []
         try:
             for (_name, stream_cfg), stream_stop, opened in zip(plans, stream_stops, prepared, strict=True):
-                parts.append(build_stream(stream_cfg, console, stream_stop, [], *opened))
+                parts.append(build_stream(stream_cfg, console, stream_stop, [], opened))
         except BaseException:
             _release(prepared[len(parts) :])
             for built in parts:
@@ -166,9 +159,9 @@ def run_streams(cfg: Config, console: Console | None = None, config_path: str | 
         return _run(cfg, console, stop, stream_stops, signals, classifier, plans, parts)
 
 
-def _release(prepared: list) -> None:
+def _release(prepared: list[Prepared]) -> None:
     for opened in prepared:
-        opened[4].release()  # the capture
+        opened.release()
 
 
 def _run(cfg, console, stop, stream_stops, signals, classifier, plans, parts: list[StreamParts]) -> MultiRunSummary:

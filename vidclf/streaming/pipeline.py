@@ -17,7 +17,6 @@ Usage::
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import sys
@@ -35,13 +34,13 @@ from vidclf.redact import redact
 from vidclf.runtime.classifier import Classifier, default_labels_path, load_classifier
 from vidclf.sinks.dashboard import Dashboard
 from vidclf.sinks.events import Sink
-from vidclf.sinks.mqtt import MqttSink, parse_broker
+from vidclf.sinks.mqtt import MqttSink, check_broker
 from vidclf.sinks.outputs import STDOUT, check_outputs, summary_path
 from vidclf.sinks.progress import ProgressSink
 from vidclf.sinks.record import Recorder
 from vidclf.sinks.results import ResultsWriter
 from vidclf.sinks.serve import ServeSink, parse_address
-from vidclf.sinks.subtitles import SrtSink
+from vidclf.sinks.subtitles import SrtSink, check_srt_path
 from vidclf.sinks.terminal import safe_print, write_text
 from vidclf.sinks.timeline import TimelineSink, check_timeline_path
 from vidclf.sinks.webhook import WebhookSink, check_url
@@ -69,6 +68,7 @@ class RunSummary:
     reconnects: int
     elapsed_s: float
     frames_classified: int = 0  # seen by the model; others carried the latest label (classify_fps, live backlog)
+    source_fps: float | None = None  # as the source reports it (None: unknown)
     # CPU seconds per stage (each stage's own thread), and "other": the rest of the process
     # while streaming (the inference library's worker threads, dashboard, sinks' threads)
     stage_cpu_s: dict[str, float] = field(default_factory=dict)
@@ -196,9 +196,9 @@ def run_pipeline(
         if prepared is None or stop.is_set():  # stopped before the first frame: nothing to finalise
             _close_quietly(sinks or [])
             if prepared is not None:
-                prepared[4].release()
+                prepared.release()
             return RunSummary(redact(cfg.source.source), signals.received or "stopped", 0, 0, 0, 0, 0.0)
-        return _stream(cfg, console, stop, signals, list(sinks or []), *prepared)
+        return _stream(cfg, console, stop, signals, list(sinks or []), prepared)
 
 
 def _close_quietly(sinks: list[Sink]) -> None:
@@ -214,13 +214,11 @@ def check_sink_settings(cfg: Config) -> None:
     if cfg.events.webhook:
         check_url(cfg.events.webhook)
     if cfg.events.mqtt:
-        parse_broker(cfg.events.mqtt)
-        if importlib.util.find_spec("paho") is None:
-            raise VidclfError("events.mqtt needs paho-mqtt: pip install 'vidclf[mqtt]'")
+        check_broker(cfg.events.mqtt)
     if cfg.serve.address:
         parse_address(cfg.serve.address)
-    if cfg.output.srt and Path(cfg.output.srt).suffix.lower() != ".srt":
-        raise VidclfError(f"subtitles file must end in .srt, got {Path(cfg.output.srt).name}")
+    if cfg.output.srt:
+        check_srt_path(cfg.output.srt)
     if cfg.output.timeline:
         check_timeline_path(cfg.output.timeline)
 
@@ -250,22 +248,40 @@ def make_sinks(cfg: Config, spec: SourceSpec, labels: list[str]) -> list[Sink]:
     return sinks
 
 
-def _prepare(cfg: Config, classifier: Classifier | None, config_path, stop: threading.Event):
-    """Every check that can fail on bad input, before any output file is touched."""
+def output_paths(cfg: Config, of: str = "") -> dict[str, str | Path | None]:
+    """Every file a run of ``cfg`` writes, by the name its errors give it (``of``: which
+    stream, e.g. " of court1")."""
+    results = cfg.output.results
+    return {
+        f"recording{of}": cfg.output.video,
+        f"results{of}": results,
+        f"results summary{of}": summary_path(results) if results and results != STDOUT else None,
+        f"subtitles{of}": cfg.output.srt,
+        f"timeline picture{of}": cfg.output.timeline,
+    }
+
+
+@dataclass
+class Prepared:
+    """What :func:`_prepare` checked, loaded and opened for one stream."""
+
+    spec: SourceSpec
+    classifier: Classifier
+    decoder: LabelDecoder
+    show_window: bool
+    capture: object  # cv2.VideoCapture, open
+    info: object  # SourceInfo
+    first_frame: object
+
+    def release(self) -> None:
+        self.capture.release()
+
+
+def _prepare(cfg: Config, classifier: Classifier | None, config_path, stop: threading.Event) -> Prepared | None:
+    """Every check that can fail on bad input, before any output file is touched; then the
+    source is opened (None: a stop came first)."""
     spec = parse_source(cfg.source.source)
-    to_stdout = cfg.output.results == STDOUT
-    results_summary = summary_path(cfg.output.results) if cfg.output.results and not to_stdout else None
-    check_outputs(
-        {
-            "recording": cfg.output.video,
-            "results": cfg.output.results,
-            "results summary": results_summary,
-            "subtitles": cfg.output.srt,
-            "timeline picture": cfg.output.timeline,
-        },
-        _inputs(cfg, spec, config_path),
-        cfg.output.overwrite,
-    )
+    check_outputs(output_paths(cfg), _inputs(cfg, spec, config_path), cfg.output.overwrite)
     check_sink_settings(cfg)
     if cfg.output.video:
         Recorder(cfg.output.video, None)  # validates the extension before anything starts
@@ -278,7 +294,7 @@ def _prepare(cfg: Config, classifier: Classifier | None, config_path, stop: thre
     opened = open_source_interruptibly(spec, cfg.source, stop)
     if opened is None:
         return None
-    return (spec, classifier, decoder, show_window, *opened)
+    return Prepared(spec, classifier, decoder, show_window, *opened)
 
 
 @dataclass
@@ -298,9 +314,10 @@ class StreamParts:
     dashboard_on: bool
 
 
-def build_stream(cfg, console, stop, sinks, spec, classifier, decoder, show_window, capture, info, first_frame) -> StreamParts:
+def build_stream(cfg, console, stop, sinks, prepared: Prepared) -> StreamParts:
     """Everything one stream needs, from an opened source; on failure the source is released
     and every output opened so far is closed."""
+    spec, classifier, capture, info = prepared.spec, prepared.classifier, prepared.capture, prepared.info
     stats = PipelineStats()
     live = not info.finite or cfg.source.realtime
     # A file may queue enough frames to fill two model batches: blocking mode adds no latency
@@ -315,7 +332,7 @@ def build_stream(cfg, console, stop, sinks, spec, classifier, decoder, show_wind
     results = None
     window = None
     try:
-        if show_window:
+        if prepared.show_window:
             try:
                 window = Window(cfg.display.window_name, cfg.display.max_width)
             except cv2.error as exc:
@@ -334,8 +351,8 @@ def build_stream(cfg, console, stop, sinks, spec, classifier, decoder, show_wind
         if isinstance(sink, ServeSink):  # stderr: stdout may be carrying --results -
             write_text(f"browser view: {sink.url}\n", sys.stderr)
 
-    grabber = FrameGrabber(spec, capture, info, first_frame, cfg.source, frames, stop, stats)
-    labeler = FrameLabeler(smoother, decoder)
+    grabber = FrameGrabber(spec, capture, info, prepared.first_frame, cfg.source, frames, stop, stats)
+    labeler = FrameLabeler(smoother, prepared.decoder)
     channel = Channel(frames, predictions, stats, labeler, stop, cuts, cfg.model.classify_fps, live)
     name = cfg.events.name or spec.short_name
     renderer = Renderer(predictions, classifier.labels, stop, stats, cfg.display.top_k, window, recorder, results, sinks, name)
@@ -368,6 +385,7 @@ def summarise_stream(parts: StreamParts, predictor_error: str | None, signal: st
         frames_shown=stats.display_fps.count,
         frames_dropped=parts.frames.dropped,
         frames_classified=parts.channel.frames_classified,
+        source_fps=parts.info.fps,
         reconnects=stats.reconnects,
         elapsed_s=elapsed_s,
         recording=parts.cfg.output.video,
@@ -383,10 +401,9 @@ def summarise_stream(parts: StreamParts, predictor_error: str | None, signal: st
     )
 
 
-def _stream(cfg, console, stop, signals, sinks, *prepared) -> RunSummary:
-    parts = build_stream(cfg, console, stop, sinks, *prepared)
-    classifier = prepared[1]
-    predictor = SharedPredictor(classifier, [parts.channel], stop, cfg.model.max_batch, cfg.model.input_fit)
+def _stream(cfg, console, stop, signals, sinks, prepared: Prepared) -> RunSummary:
+    parts = build_stream(cfg, console, stop, sinks, prepared)
+    predictor = SharedPredictor(prepared.classifier, [parts.channel], stop, cfg.model.max_batch, cfg.model.input_fit)
     grabber, renderer = parts.grabber, parts.renderer
     started, cpu_started = time.monotonic(), time.process_time()
     dashboard = Dashboard(

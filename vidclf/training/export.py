@@ -64,7 +64,7 @@ def export_onnx(model: keras.Model, path: str | Path) -> Path:
     return path
 
 
-def _run_exported(path: Path, images: np.ndarray) -> np.ndarray:
+def _run_exported(path: Path, images: np.ndarray, n_classes: int) -> np.ndarray:
     if path.suffix == ".onnx":
         try:
             import onnxruntime
@@ -75,15 +75,8 @@ def _run_exported(path: Path, images: np.ndarray) -> np.ndarray:
         return np.concatenate([session.run(None, {name: images[i : i + 1]})[0] for i in range(len(images))])
     from vidclf.runtime.classifier import TFLiteClassifier
 
-    clf = TFLiteClassifier(path, [str(i) for i in range(int(model_classes(path)))], threads=2)
+    clf = TFLiteClassifier(path, [str(i) for i in range(n_classes)], threads=2)
     return np.concatenate([clf.predict(images[i : i + 1]) for i in range(len(images))])
-
-
-def model_classes(path: Path) -> int:
-    from vidclf.runtime.classifier import _litert_interpreter
-
-    interpreter = _litert_interpreter(model_path=str(path))
-    return int(interpreter.get_output_details()[0]["shape"][-1])
 
 
 def check_export(model: keras.Model, path: str | Path, samples: int = 8, seed: int = 0) -> float:
@@ -92,6 +85,6 @@ def check_export(model: keras.Model, path: str | Path, samples: int = 8, seed: i
     size = int(model.input_shape[1])
     rng = np.random.default_rng(seed)
     coarse = rng.uniform(0, 255, (samples, 8, 8, 3)).astype(np.float32)
-    images = np.stack([np.asarray(keras.ops.image.resize(c[None], (size, size)))[0] for c in coarse]).astype(np.float32)
+    images = np.asarray(keras.ops.image.resize(coarse, (size, size)), dtype=np.float32)
     expected = np.asarray(model(images, training=False))
-    return float(np.max(np.abs(_run_exported(Path(path), images) - expected)))
+    return float(np.max(np.abs(_run_exported(Path(path), images, expected.shape[-1]) - expected)))
