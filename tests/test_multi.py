@@ -113,3 +113,53 @@ def test_the_dashboard_has_a_row_per_stream_and_totals():
     lines = {line.split("│")[1].strip(): line for line in text.splitlines() if line.count("│") > 5}
     assert "tennis" in lines["court1"] and "uncertain" in lines["court2"]
     assert " 7 " in lines["all"]  # 2 + 5 frames dropped in all
+
+
+def test_the_shared_predictor_sleeps_until_a_frame_arrives(shared):
+    """Several idle cameras: the predictor thread waits for a put instead of polling every
+    queue every few milliseconds, and still answers a new frame at once."""
+    import threading
+
+    import cv2
+    import numpy as np
+
+    from vidclf.runtime.classifier import load_classifier
+    from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
+    from vidclf.streaming.frame_queue import FrameQueue
+    from vidclf.streaming.messages import END_OF_STREAM, Frame
+    from vidclf.streaming.metrics import PipelineStats
+    from vidclf.streaming.predictor import Channel, SharedPredictor
+    from vidclf.streaming.smoothing import RollingMean
+
+    class CountingPredictor(SharedPredictor):
+        looks = 0
+
+        def _take_all(self):
+            self.looks += 1
+            return super()._take_all()
+
+    clf = load_classifier(ROOT / "models" / "sports22.tflite")
+    stop = threading.Event()
+    channels = [
+        Channel(
+            FrameQueue(4, drop_oldest=True), FrameQueue(16, drop_oldest=False), PipelineStats(),
+            FrameLabeler(RollingMean(4), LabelDecoder(clf.labels)), stop, live=True,
+        )
+        for _ in range(3)
+    ]
+    predictor = CountingPredictor(clf, channels, stop)
+    predictor.start()
+    try:
+        time.sleep(1.0)
+        idle_looks = predictor.looks
+        assert idle_looks <= 15, f"{idle_looks} looks at 3 empty queues in 1 s: polling"
+        image = cv2.imread(str(sorted((shared / "sports" / "tennis").glob("*.jpg"))[0]))
+        channels[1].frames.put(Frame(0, np.ascontiguousarray(image), time.monotonic()))
+        prediction = channels[1].out.get(timeout=5)  # woken by the put, not by the next poll
+        assert prediction.frame.index == 0 and prediction.classified
+        assert len(channels[0].out) == len(channels[2].out) == 0
+    finally:
+        for channel in channels:
+            channel.frames.put(END_OF_STREAM, force=True)
+        predictor.join(timeout=5)
+    assert not predictor.is_alive() and predictor.error is None

@@ -29,6 +29,9 @@ import yaml
 from vidclf.assets import DEFAULT_CONFIG, installed
 from vidclf.errors import VidclfError
 
+# vidclf.training.backbones.BACKBONES (not imported here: it needs TensorFlow)
+BACKBONE_NAMES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "mobilenet_v2", "efficientnet_b0", "resnet50")
+
 # A config file is a few kB. These bounds keep a hostile or broken file from eating memory
 # (YAML aliases can expand exponentially: a few hundred bytes -> gigabytes) or the screen.
 MAX_CONFIG_BYTES = 1 << 20
@@ -126,7 +129,7 @@ class DashboardConfig:
 class TrainConfig:
     data_dir: str = "../shared/data/sports"
     classes: list[str] = field(default_factory=list)
-    backbone: str = _opt("efficientnet_lite0", choices=("efficientnet_lite0", "mobilenet_v2", "efficientnet_b0", "resnet50"))
+    backbone: str = _opt("efficientnet_lite0", choices=BACKBONE_NAMES)
     backbone_weights: str | None = None
     output_dir: str = "runs/train"
     epochs: int = _opt(40, min=1, max=10_000)

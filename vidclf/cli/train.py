@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from vidclf.cli.common import add_common_flags, config_flag, config_overrides
+from vidclf.config import BACKBONE_NAMES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t = "train."
     config_flag(p, "--data-dir", key=t + "data_dir", help="folder of class folders")
     config_flag(p, "--classes", key=t + "classes", help="comma-separated subset of class folder names (none: all)")
-    config_flag(p, "--backbone", key=t + "backbone", help="efficientnet_lite0 | mobilenet_v2 | efficientnet_b0 | resnet50")
+    config_flag(p, "--backbone", key=t + "backbone", help=" | ".join(BACKBONE_NAMES))
     config_flag(p, "--weights", key=t + "backbone_weights", dest="backbone_weights", help="ImageNet backbone weights file")
     config_flag(p, "--output-dir", key=t + "output_dir", help="where to write the model and reports")
     p.add_argument("--name", help="file name stem of the model (default: the output folder's name)")

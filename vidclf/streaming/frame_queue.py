@@ -9,6 +9,7 @@ Usage::
     q = FrameQueue(maxsize=4, drop_oldest=True)
     q.put(frame)                  # never blocks; q.dropped counts what was pushed out
     item = q.get(timeout=0.1)     # raises queue.Empty after the timeout
+    q.ring_on_put(arrived)        # also set this threading.Event on every put (one reader of many queues)
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ class FrameQueue:
         self.dropped = 0
         self._items: collections.deque[Any] = collections.deque()
         self._cond = threading.Condition()
+        self._doorbells: list[threading.Event] = []
+
+    def ring_on_put(self, doorbell: threading.Event) -> None:
+        """Set ``doorbell`` whenever an item is put, so one thread reading several queues can
+        sleep until any of them has something instead of polling them in turn."""
+        with self._cond:
+            self._doorbells.append(doorbell)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -54,6 +62,8 @@ class FrameQueue:
                     self._cond.wait(0.1)
             self._items.append(item)
             self._cond.notify_all()
+            for doorbell in self._doorbells:
+                doorbell.set()
             return True
 
     def get(self, timeout: float | None = None) -> Any:

