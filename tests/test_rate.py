@@ -8,6 +8,7 @@ import threading
 
 import cv2
 import numpy as np
+import pytest
 from conftest import CLIPS, ROOT, parse_summary, read_jsonl, run_cli
 
 from vidclf.runtime.classifier import load_classifier
@@ -131,3 +132,37 @@ def test_a_model_slower_than_a_live_source_keeps_up_by_carrying_labels(tmp_path)
     assert summary["read"] == summary["shown"] + summary["dropped"] and len(rows) == summary["shown"]
     assert 0 < summary["classified"] < summary["shown"]  # the model skipped stale frames...
     _assert_labels_carried(rows)  # ...which still went out with the latest label
+
+
+def test_streams_sharing_a_model_get_staggered_due_frames():
+    """3 streams at classify_fps 10 on 30 FPS: after each one's first frame, their due frames
+    take turns (one stream per frame time) instead of all three every third frame."""
+    from vidclf.streaming.schedule import ClassifySchedule
+
+    due_indices = []
+    for phase in (0.0, 1 / 3, 2 / 3):
+        schedule = ClassifySchedule(classify_fps=10, live=False, phase=phase)
+        frames = [Frame(i, None, 0.0, i / 30) for i in range(60)]
+        due_indices.append([f.index for f, due in zip(frames, schedule.choose(frames, have_label=False), strict=True) if due])
+    assert due_indices[0] == list(range(0, 60, 3))
+    assert due_indices[1] == [0, *range(4, 60, 3)]
+    assert due_indices[2] == [0, *range(5, 60, 3)]
+    later = [set(d[1:]) for d in due_indices]
+    assert not (later[0] & later[1] or later[0] & later[2] or later[1] & later[2])
+    with pytest.raises(ValueError):
+        ClassifySchedule(10, phase=1.0)
+
+
+def test_a_shared_predictor_staggers_its_streams():
+    from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
+    from vidclf.streaming.predictor import Channel, SharedPredictor
+
+    clf = load_classifier(ROOT / "models" / "sports22.tflite")
+    stop = threading.Event()
+    labelers = [FrameLabeler(RollingMean(4), LabelDecoder(clf.labels)) for _ in range(4)]
+    channels = [
+        Channel(FrameQueue(4, True), FrameQueue(4, False), PipelineStats(), labeler, stop, classify_fps=10, live=True)
+        for labeler in labelers
+    ]
+    SharedPredictor(clf, channels, stop)
+    assert [c.schedule.phase for c in channels] == [0.0, 0.25, 0.5, 0.75]

@@ -18,7 +18,8 @@ runs, so they do not wait for it.
 Several streams (:class:`Channel`, one per source) share one :class:`SharedPredictor` and one
 model: each pass takes what every stream has waiting -- a live stream contributes at most its
 newest frame, a file at most ``max_batch`` -- and classifies all of it in one model call;
-the stream that goes first rotates, so no stream starves.
+the stream that goes first rotates, so no stream starves. With ``classify_fps`` the streams'
+due times are staggered across the interval, so the model's work comes in small, even calls.
 
 Usage::
 
@@ -141,8 +142,9 @@ class SharedPredictor(threading.Thread):
         # set by every input queue on put: with several streams the thread sleeps on this
         # instead of polling each queue (polling every few ms cost CPU on idle cameras)
         self._arrived = threading.Event()
-        for channel in channels:
+        for i, channel in enumerate(channels):
             channel.frames.ring_on_put(self._arrived)
+            channel.schedule.phase = i / len(channels)  # staggered due times: see schedule.py
 
     @property
     def frames_classified(self) -> int:

@@ -4,6 +4,10 @@
   timeline, a live frame's capture time). Due times keep their phase -- 10 of a 30 FPS stream
   is every third frame -- unless the stream fell behind by more than one interval; a timeline
   that goes back (``--loop``) starts the schedule again.
+* ``phase``: where in the interval this stream's due times fall (0 ... 1). Several streams
+  that one model serves are staggered (stream i of n: i / n), so that their due frames
+  arrive one after another instead of all at once every interval: the model then runs small
+  calls all the time rather than one call of n frames that every waiting frame has to sit out.
 * live sources: of the frames waiting, only the newest is worth the model's time (a backlog of
   stale frames is never classified); the very first frames of a stream all are, since there is
   no label to carry yet.
@@ -29,9 +33,11 @@ def stream_time(frame: Frame) -> float:
 
 
 class ClassifySchedule:
-    def __init__(self, classify_fps: float | None = None, live: bool = False):
+    def __init__(self, classify_fps: float | None = None, live: bool = False, phase: float = 0.0):
+        if not 0.0 <= phase < 1.0:
+            raise ValueError(f"phase must be in [0, 1), not {phase}")
         self.interval = 1.0 / classify_fps if classify_fps else 0.0
-        self.live = live
+        self.live, self.phase = live, phase
         self._next_due: float | None = None  # stream time from which the next frame is due
         self._last_t: float | None = None
 
@@ -39,8 +45,11 @@ class ClassifySchedule:
         if self._next_due is not None and t < self._next_due - PHASE_TOLERANCE_S:
             return False
         if self.interval:
-            on_phase = self._next_due is not None and t - self._next_due < self.interval
-            self._next_due = (self._next_due if on_phase else t) + self.interval
+            if self._next_due is None:  # the first frame is due at once (there is no label yet)
+                self._next_due = t + self.interval * (1.0 + self.phase)
+            else:
+                on_phase = t - self._next_due < self.interval
+                self._next_due = (self._next_due if on_phase else t) + self.interval
         return True
 
     def choose(self, frames: list[Frame], have_label: bool) -> list[bool]:
