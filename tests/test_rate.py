@@ -166,3 +166,18 @@ def test_a_shared_predictor_staggers_its_streams():
     ]
     SharedPredictor(clf, channels, stop)
     assert [c.schedule.phase for c in channels] == [0.0, 0.25, 0.5, 0.75]
+
+
+@pytest.mark.parametrize("phase", [0.0, 0.5])
+def test_a_live_stream_whose_first_take_holds_several_frames(shared, phase):
+    """A new (or reconnected) live stream with a few frames waiting and classify_fps 10: the
+    first frame is classified and the later ones carry its label, in order -- there is no
+    earlier label they could carry (this once failed the predictor with an AssertionError)."""
+    images = _images(MONTAGE, 3)
+    predictor = _predictor(classify_fps=10, live=True)
+    predictor.channel.schedule.phase = phase
+    assert predictor.handle([Frame(i, images[i], 100 + i / 30) for i in range(3)])
+    items = _drain(predictor.out)
+    assert [p.frame.index for p in items] == [0, 1, 2]
+    assert [p.classified for p in items] == [True, False, False]
+    assert items[1].label == items[2].label == items[0].label

@@ -171,21 +171,25 @@ class SharedPredictor(threading.Thread):
             frames = [item for item in items if isinstance(item, Frame)]
             control = items[-1] if not isinstance(items[-1], Frame) else None
             due = channel.schedule.choose(frames, have_label=channel.latest is not None)
-            if channel.live:  # frames behind the newest go out at once: they must not wait for the model
+            # Live, with a label to carry: only the newest frame can be due, and the frames behind
+            # it go out at once: they must not wait for the model. Without a label yet (a new
+            # stream, a reconnect) every frame waits its turn and carries the first result.
+            early = channel.live and channel.latest is not None
+            if early:
                 for frame, is_due in zip(frames, due, strict=True):
                     if not is_due and not channel.emit(channel.carried(frame)):
                         return False
-            plans.append((channel, frames, due, control))
+            plans.append((channel, frames, due, control, early))
         work = [
-            (channel, frame) for channel, frames, due, _ in plans for frame, is_due in zip(frames, due, strict=True) if is_due
+            (channel, frame) for channel, frames, due, *_ in plans for frame, is_due in zip(frames, due, strict=True) if is_due
         ]
         results = iter(self.classify(work))
-        for channel, frames, due, control in plans:
+        for channel, frames, due, control, early in plans:
             for frame, is_due in zip(frames, due, strict=True):
                 if is_due:
                     if not channel.emit(next(results)):
                         return False
-                elif not channel.live and not channel.emit(channel.carried(frame)):
+                elif not early and not channel.emit(channel.carried(frame)):
                     return False
             if control is END_OF_STREAM:
                 channel.end()
