@@ -9,6 +9,8 @@ import time
 
 from conftest import CLIPS, ROOT, assert_one_line_error, read_jsonl, run_cli, start_cli, wait_rows
 
+from vidclf.streaming.smoothing import RollingMean
+
 DEMO = ROOT / "models" / "demo" / "basketball_gym_shooting.mp4"
 FENCING = CLIPS / "fencing_short_bout.mp4"
 STREAM_RE = re.compile(
@@ -163,3 +165,43 @@ def test_the_shared_predictor_sleeps_until_a_frame_arrives(shared):
             channel.frames.put(END_OF_STREAM, force=True)
         predictor.join(timeout=5)
     assert not predictor.is_alive() and predictor.error is None
+
+
+def test_a_predictor_pool_serves_each_stream_from_one_thread_in_order(shared):
+    """Two inference threads, each with its own interpreter, three streams: every stream's
+    frames come out classified and in order, and no stream is served by two threads."""
+    import threading
+
+    import cv2
+    import numpy as np
+
+    from vidclf.runtime.classifier import load_classifier
+    from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
+    from vidclf.streaming.frame_queue import FrameQueue
+    from vidclf.streaming.messages import END_OF_STREAM, Frame
+    from vidclf.streaming.metrics import PipelineStats
+    from vidclf.streaming.predictor import Channel, PredictorPool
+
+    model = ROOT / "models" / "sports22.tflite"
+    classifiers = [load_classifier(model, threads=1) for _ in range(2)]
+    stop = threading.Event()
+    labelers = [FrameLabeler(RollingMean(4), LabelDecoder(classifiers[0].labels)) for _ in range(3)]
+    channels = [Channel(FrameQueue(16, False), FrameQueue(16, False), PipelineStats(), lb, stop) for lb in labelers]
+    pool = PredictorPool(classifiers, channels, stop)
+    served = [[c for c in worker.channels] for worker in pool.workers]
+    assert sorted(id(c) for group in served for c in group) == sorted(id(c) for c in channels)
+    capture = cv2.VideoCapture(str(FENCING))
+    images = [np.ascontiguousarray(capture.read()[1]) for _ in range(6)]
+    capture.release()
+    for channel in channels:
+        for i, image in enumerate(images):
+            channel.frames.put(Frame(i, image, time.monotonic(), i / 15))
+        channel.frames.put(END_OF_STREAM, force=True)
+    pool.start()
+    pool.join(30)
+    assert not pool.is_alive() and pool.error is None
+    for channel in channels:
+        out = [channel.out.get(0) for _ in range(len(channel.out))]
+        assert [p.frame.index for p in out[:-1]] == list(range(6)) and out[-1] is END_OF_STREAM
+        assert all(p.classified for p in out[:-1])
+    assert pool.frames_classified == 18

@@ -49,6 +49,7 @@ class ModelConfig:
     path: str = "models/sports22.tflite"
     labels: str | None = None
     threads: int = _opt(2, min=1, max=64)
+    inference_workers: int = _opt(0, min=0, max=64)
     max_batch: int = _opt(8, min=1, max=256)
     classify_fps: float | None = _opt(None, min=0.1, max=1000.0)
     input_fit: str = _opt("crop", choices=("squash", "crop"))

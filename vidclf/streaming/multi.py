@@ -1,5 +1,7 @@
 """Several sources in one process: one grabber and one renderer per stream, one shared
-predictor and model for all of them (:class:`~vidclf.streaming.predictor.SharedPredictor`).
+predictor and model for all of them (:class:`~vidclf.streaming.predictor.PredictorPool`: by
+default as many inference threads as ``model.threads``, each with its own copy of the model
+and a fixed share of the streams).
 
 Each stream has its own queues, schedule (``classify_fps``), smoothing and decoding state,
 scene-cut detector, recording, results, segments and event sinks, and its own stop event: a
@@ -50,7 +52,7 @@ from vidclf.streaming.pipeline import (
     print_summary,
     summarise_stream,
 )
-from vidclf.streaming.predictor import SharedPredictor
+from vidclf.streaming.predictor import PredictorPool
 from vidclf.streaming.source import parse_source
 
 NAME_FIELD = "{name}"
@@ -165,7 +167,12 @@ def _release(prepared: list[Prepared]) -> None:
 
 
 def _run(cfg, console, stop, stream_stops, signals, classifier, plans, parts: list[StreamParts]) -> MultiRunSummary:
-    predictor = SharedPredictor(classifier, [p.channel for p in parts], stop, cfg.model.max_batch, cfg.model.input_fit)
+    workers = min(cfg.model.inference_workers or cfg.model.threads, len(parts))
+    classifiers = [classifier]
+    if workers > 1:  # one copy of the model per inference thread, the cores split between them
+        threads = max(1, cfg.model.threads // workers)
+        classifiers = [load_classifier(cfg.model.path, cfg.model.labels, threads) for _ in range(workers)]
+    predictor = PredictorPool(classifiers, [p.channel for p in parts], stop, cfg.model.max_batch, cfg.model.input_fit)
     renderers = [
         threading.Thread(target=p.renderer.run, name=f"renderer-{name}", daemon=True)
         for (name, _), p in zip(plans, parts, strict=True)

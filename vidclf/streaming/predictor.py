@@ -239,6 +239,49 @@ class SharedPredictor(threading.Thread):
             self.cpu_s = time.thread_time() - cpu_started
 
 
+class PredictorPool:
+    """The shared predictor of several streams run by ``len(classifiers)`` threads: each a
+    :class:`SharedPredictor` with its own copy of the model (an interpreter is not thread-safe)
+    serving every k-th stream. A stream keeps one thread, so its frames stay in order; the
+    model call releases the GIL, so the threads classify side by side on separate cores.
+
+    Usage::
+
+        pool = PredictorPool([load_classifier(path, threads=1) for _ in range(2)], channels, stop)
+        pool.start(); ...; pool.join(5.0)
+    """
+
+    def __init__(self, classifiers: list[Classifier], channels: list[Channel], stop: threading.Event, max_batch: int = 8,
+                 fit: str = "squash"):
+        k = len(classifiers)
+        self.workers = [SharedPredictor(clf, channels[i::k], stop, max_batch, fit) for i, clf in enumerate(classifiers)]
+        for i, worker in enumerate(self.workers):
+            worker.name = f"predictor-{i}"
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        for worker in self.workers:
+            worker.join(timeout)
+
+    def is_alive(self) -> bool:
+        return any(worker.is_alive() for worker in self.workers)
+
+    @property
+    def error(self) -> str | None:
+        return next((worker.error for worker in self.workers if worker.error), None)
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(worker.cpu_s for worker in self.workers)
+
+    @property
+    def frames_classified(self) -> int:
+        return sum(worker.frames_classified for worker in self.workers)
+
+
 class Predictor(SharedPredictor):
     """The predictor of a single stream: a :class:`SharedPredictor` with one channel.
 
