@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import re
 import signal
+import threading
 import time
 
+import cv2
+import numpy as np
 from conftest import CLIPS, ROOT, assert_one_line_error, read_jsonl, run_cli, start_cli, wait_rows
 
+from vidclf.runtime.classifier import load_classifier
+from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
+from vidclf.streaming.frame_queue import FrameQueue
+from vidclf.streaming.messages import END_OF_STREAM, Frame
+from vidclf.streaming.metrics import PipelineStats
+from vidclf.streaming.predictor import Channel, PredictorPool, SharedPredictor
 from vidclf.streaming.smoothing import RollingMean
+
+MODEL = ROOT / "models" / "sports22.tflite"
 
 DEMO = ROOT / "models" / "demo" / "basketball_gym_shooting.mp4"
 FENCING = CLIPS / "fencing_short_bout.mp4"
@@ -117,21 +128,16 @@ def test_the_dashboard_has_a_row_per_stream_and_totals():
     assert " 7 " in lines["all"]  # 2 + 5 frames dropped in all
 
 
+def _channel(labels: list[str], stop: threading.Event, live: bool) -> Channel:
+    """One stream's predictor side: a camera's small drop-oldest queue, or a file's blocking one."""
+    frames = FrameQueue(4, drop_oldest=True) if live else FrameQueue(16, drop_oldest=False)
+    labeler = FrameLabeler(RollingMean(4), LabelDecoder(labels))
+    return Channel(frames, FrameQueue(16, drop_oldest=False), PipelineStats(), labeler, stop, live=live)
+
+
 def test_the_shared_predictor_sleeps_until_a_frame_arrives(shared):
     """Several idle cameras: the predictor thread waits for a put instead of polling every
     queue every few milliseconds, and still answers a new frame at once."""
-    import threading
-
-    import cv2
-    import numpy as np
-
-    from vidclf.runtime.classifier import load_classifier
-    from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
-    from vidclf.streaming.frame_queue import FrameQueue
-    from vidclf.streaming.messages import END_OF_STREAM, Frame
-    from vidclf.streaming.metrics import PipelineStats
-    from vidclf.streaming.predictor import Channel, SharedPredictor
-    from vidclf.streaming.smoothing import RollingMean
 
     class CountingPredictor(SharedPredictor):
         looks = 0
@@ -140,15 +146,9 @@ def test_the_shared_predictor_sleeps_until_a_frame_arrives(shared):
             self.looks += 1
             return super()._take_all()
 
-    clf = load_classifier(ROOT / "models" / "sports22.tflite")
+    clf = load_classifier(MODEL)
     stop = threading.Event()
-    channels = [
-        Channel(
-            FrameQueue(4, drop_oldest=True), FrameQueue(16, drop_oldest=False), PipelineStats(),
-            FrameLabeler(RollingMean(4), LabelDecoder(clf.labels)), stop, live=True,
-        )
-        for _ in range(3)
-    ]
+    channels = [_channel(clf.labels, stop, live=True) for _ in range(3)]
     predictor = CountingPredictor(clf, channels, stop)
     predictor.start()
     try:
@@ -170,23 +170,9 @@ def test_the_shared_predictor_sleeps_until_a_frame_arrives(shared):
 def test_a_predictor_pool_serves_each_stream_from_one_thread_in_order(shared):
     """Two inference threads, each with its own interpreter, three streams: every stream's
     frames come out classified and in order, and no stream is served by two threads."""
-    import threading
-
-    import cv2
-    import numpy as np
-
-    from vidclf.runtime.classifier import load_classifier
-    from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
-    from vidclf.streaming.frame_queue import FrameQueue
-    from vidclf.streaming.messages import END_OF_STREAM, Frame
-    from vidclf.streaming.metrics import PipelineStats
-    from vidclf.streaming.predictor import Channel, PredictorPool
-
-    model = ROOT / "models" / "sports22.tflite"
-    classifiers = [load_classifier(model, threads=1) for _ in range(2)]
+    classifiers = [load_classifier(MODEL, threads=1) for _ in range(2)]
     stop = threading.Event()
-    labelers = [FrameLabeler(RollingMean(4), LabelDecoder(classifiers[0].labels)) for _ in range(3)]
-    channels = [Channel(FrameQueue(16, False), FrameQueue(16, False), PipelineStats(), lb, stop) for lb in labelers]
+    channels = [_channel(classifiers[0].labels, stop, live=False) for _ in range(3)]
     pool = PredictorPool(classifiers, channels, stop)
     served = [[c for c in worker.channels] for worker in pool.workers]
     assert sorted(id(c) for group in served for c in group) == sorted(id(c) for c in channels)

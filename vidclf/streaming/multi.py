@@ -132,9 +132,12 @@ def run_streams(cfg: Config, console: Console | None = None, config_path: str | 
     prepared: list = []
     with _SignalStop(stop) as signals:
         try:
-            classifier = load_classifier(cfg.model.path, cfg.model.labels, cfg.model.threads)
+            # one copy of the model per inference thread, the cores split between them
+            workers = min(cfg.model.inference_workers or cfg.model.threads, len(plans))
+            threads = max(1, cfg.model.threads // workers)
+            classifiers = [load_classifier(cfg.model.path, cfg.model.labels, threads) for _ in range(workers)]
             for _name, stream_cfg in plans:
-                opened = _prepare(stream_cfg, classifier, config_path, stop)
+                opened = _prepare(stream_cfg, classifiers[0], config_path, stop)
                 if opened is None:
                     break
                 prepared.append(opened)
@@ -158,7 +161,7 @@ def run_streams(cfg: Config, console: Console | None = None, config_path: str | 
                 built.grabber.capture.release()
                 built.renderer.close()
             raise
-        return _run(cfg, console, stop, stream_stops, signals, classifier, plans, parts)
+        return _run(cfg, console, stop, stream_stops, signals, classifiers, plans, parts)
 
 
 def _release(prepared: list[Prepared]) -> None:
@@ -166,12 +169,7 @@ def _release(prepared: list[Prepared]) -> None:
         opened.release()
 
 
-def _run(cfg, console, stop, stream_stops, signals, classifier, plans, parts: list[StreamParts]) -> MultiRunSummary:
-    workers = min(cfg.model.inference_workers or cfg.model.threads, len(parts))
-    classifiers = [classifier]
-    if workers > 1:  # one copy of the model per inference thread, the cores split between them
-        threads = max(1, cfg.model.threads // workers)
-        classifiers = [load_classifier(cfg.model.path, cfg.model.labels, threads) for _ in range(workers)]
+def _run(cfg, console, stop, stream_stops, signals, classifiers, plans, parts: list[StreamParts]) -> MultiRunSummary:
     predictor = PredictorPool(classifiers, [p.channel for p in parts], stop, cfg.model.max_batch, cfg.model.input_fit)
     renderers = [
         threading.Thread(target=p.renderer.run, name=f"renderer-{name}", daemon=True)

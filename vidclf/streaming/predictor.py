@@ -170,11 +170,12 @@ class SharedPredictor(threading.Thread):
         for channel, items in taken:
             frames = [item for item in items if isinstance(item, Frame)]
             control = items[-1] if not isinstance(items[-1], Frame) else None
-            due = channel.schedule.choose(frames, have_label=channel.latest is not None)
+            have_label = channel.latest is not None
+            due = channel.schedule.choose(frames, have_label)
             # Live, with a label to carry: only the newest frame can be due, and the frames behind
             # it go out at once: they must not wait for the model. Without a label yet (a new
             # stream, a reconnect) every frame waits its turn and carries the first result.
-            early = channel.live and channel.latest is not None
+            early = channel.live and have_label
             if early:
                 for frame, is_due in zip(frames, due, strict=True):
                     if not is_due and not channel.emit(channel.carried(frame)):

@@ -73,10 +73,7 @@ BACKBONES = {
 }
 
 
-def _lite_variant(name: str) -> int | None:
-    """0, 1 or 2 for ``efficientnet_lite0/1/2``; None for any other backbone."""
-    prefix = "efficientnet_lite"
-    return int(name[len(prefix):]) if name.startswith(prefix) and name[len(prefix):] in ("0", "1", "2") else None
+_LITE_VARIANTS = {f"efficientnet_lite{variant}": variant for variant in _LITE_STAGES}  # backbone name -> 0, 1, 2
 
 
 def bundled_lite_checkpoint(variant: int = 0) -> Path | None:
@@ -210,7 +207,7 @@ def build_backbone(name: str, weights: str | Path | None = None) -> keras.Model:
     if name not in BACKBONES:
         raise VidclfError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
     spec = BACKBONES[name]
-    variant = _lite_variant(name)
+    variant = _LITE_VARIANTS.get(name)
     if variant is not None:
         path = Path(weights) if weights else bundled_lite_checkpoint(variant)
         if path is None:
