@@ -101,6 +101,7 @@ def vidclf_pipeline(clip: Path, model_path: Path, out: Path | None, classifier=N
             "source.source": str(clip),
             "model.path": str(model_path),
             "output.video": str(out) if out else None,
+            "output.overwrite": True,  # every round records to the same file
             "display.window": "off",
             "dashboard.enabled": "off",
         },
