@@ -99,11 +99,11 @@ def test_sources_in_a_config_file_with_their_own_rate_and_outputs(tmp_path, shar
     assert sum(r["classified"] for r in court1) == 100 and sum(r["classified"] for r in court2) == 300
 
 
-def test_several_sources_need_a_name_in_output_paths_and_no_window(tmp_path):
+def test_several_sources_need_a_name_in_output_paths_and_a_display_for_their_window(tmp_path):
     two = ["--source", str(DEMO), "--source", str(DEMO)]
     assert_one_line_error(run_cli("stream_classify.py", *two, "--results", str(tmp_path / "r.jsonl")), "must contain {name}")
     assert_one_line_error(run_cli("stream_classify.py", *two, "--results", "-"), "cannot share standard output")
-    assert_one_line_error(run_cli("stream_classify.py", *two, "--display"), "several sources run without a window")
+    assert_one_line_error(run_cli("stream_classify.py", *two, "--display"), "no display is available")
 
 
 def test_the_dashboard_has_a_row_per_stream_and_totals():

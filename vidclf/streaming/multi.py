@@ -6,9 +6,9 @@ and a fixed share of the streams).
 Each stream has its own queues, schedule (``classify_fps``), smoothing and decoding state,
 scene-cut detector, recording, results, segments and event sinks, and its own stop event: a
 stream that ends, loses its source for good, or cannot write its output stops alone; the
-others go on. A termination signal stops them all (and everything is finalised). Several
-streams run headless (OpenCV's GUI would need the main thread for every window); the
-dashboard shows one row per stream plus totals.
+others go on. A termination signal stops them all (and everything is finalised). With a
+display, one window shows every stream in a grid (:mod:`vidclf.sinks.mosaic`; ``q`` stops
+them all); the dashboard shows one row per stream plus totals.
 
 Output paths name each stream with ``{name}`` (``--results runs/{name}.jsonl``), or a
 ``sources:`` entry sets its own ``video`` / ``results``.
@@ -36,6 +36,7 @@ from vidclf.config import Config, StreamConfig, override
 from vidclf.errors import VidclfError
 from vidclf.runtime.classifier import load_classifier
 from vidclf.sinks.dashboard import StreamsDashboard
+from vidclf.sinks.mosaic import Mosaic
 from vidclf.sinks.outputs import STDOUT, check_outputs
 from vidclf.sinks.terminal import write_text
 from vidclf.streaming.pipeline import (
@@ -47,7 +48,9 @@ from vidclf.streaming.pipeline import (
     _prepare,
     _SignalStop,
     _StartupInterrupted,
+    _want_window,
     build_stream,
+    open_window,
     output_paths,
     print_summary,
     summarise_stream,
@@ -56,6 +59,7 @@ from vidclf.streaming.predictor import PredictorPool
 from vidclf.streaming.source import parse_source
 
 NAME_FIELD = "{name}"
+MOSAIC_INTERVAL_S = 0.04  # the grid window is redrawn ~25 times a second, whatever the streams' rates
 
 
 def _named(template: str | None, name: str, key: str) -> str | None:
@@ -82,9 +86,8 @@ def _default_name(spec) -> str:
 
 
 def plan_streams(cfg: Config) -> list[tuple[str, Config]]:
-    """One config per ``sources:`` entry: its source, name, rate cap and outputs; no window."""
-    if cfg.display.window == "on":
-        raise VidclfError("several sources run without a window; use --no-display (or one process per source)")
+    """One config per ``sources:`` entry: its source, name, rate cap and outputs; no window of
+    its own (the streams share one, see :func:`run_streams`)."""
     if cfg.serve.address:
         raise VidclfError("the browser view shows one source; run one process per source to --serve several")
     names: list[str] = []
@@ -127,6 +130,7 @@ def run_streams(cfg: Config, console: Console | None = None, config_path: str | 
     console = console or Console()
     plans = plan_streams(cfg)
     _check_all_outputs(plans, cfg, config_path)
+    show_window = _want_window(cfg.display.window)  # "on" without a display fails before any camera is opened
     stop = threading.Event()
     stream_stops = [threading.Event() for _ in plans]
     prepared: list = []
@@ -152,16 +156,24 @@ def run_streams(cfg: Config, console: Console | None = None, config_path: str | 
             interrupted = [RunSummary(str(c.source.source), signals.received or "stopped", 0, 0, 0, 0, 0.0) for _, c in plans]
             return MultiRunSummary(interrupted, 0.0, 0.0, 0.0)
         parts: list[StreamParts] = []
+        mosaic = None
         try:
-            for (_name, stream_cfg), stream_stop, opened in zip(plans, stream_stops, prepared, strict=True):
-                parts.append(build_stream(stream_cfg, console, stream_stop, [], opened))
+            window = open_window(cfg, console, show_window)  # once every source is open: no empty window while cameras connect
+            mosaic = Mosaic([name for name, _ in plans], window) if window is not None else None
+            for i, ((_name, stream_cfg), stream_stop, opened) in enumerate(zip(plans, stream_stops, prepared, strict=True)):
+                tile = [mosaic.tiles[i]] if mosaic is not None else []
+                parts.append(build_stream(stream_cfg, console, stream_stop, tile, opened))
         except BaseException:
             _release(prepared[len(parts) :])
             for built in parts:
                 built.grabber.capture.release()
                 built.renderer.close()
+            _close_window(mosaic)
             raise
-        return _run(cfg, console, stop, stream_stops, signals, classifiers, plans, parts)
+        try:
+            return _run(cfg, console, stop, stream_stops, signals, classifiers, plans, parts, mosaic)
+        finally:
+            _close_window(mosaic)
 
 
 def _release(prepared: list[Prepared]) -> None:
@@ -169,7 +181,12 @@ def _release(prepared: list[Prepared]) -> None:
         opened.release()
 
 
-def _run(cfg, console, stop, stream_stops, signals, classifiers, plans, parts: list[StreamParts]) -> MultiRunSummary:
+def _close_window(mosaic: Mosaic | None) -> None:
+    if mosaic is not None:
+        mosaic.close()
+
+
+def _run(cfg, console, stop, stream_stops, signals, classifiers, plans, parts: list[StreamParts], mosaic) -> MultiRunSummary:
     predictor = PredictorPool(classifiers, [p.channel for p in parts], stop, cfg.model.max_batch, cfg.model.input_fit)
     renderers = [
         threading.Thread(target=p.renderer.run, name=f"renderer-{name}", daemon=True)
@@ -186,11 +203,20 @@ def _run(cfg, console, stop, stream_stops, signals, classifiers, plans, parts: l
             thread.start()
         try:
             while any(thread.is_alive() for thread in renderers):
-                if stop.is_set():  # a signal: every stream stops and finalises
+                if mosaic is not None and not stop.is_set():
+                    mosaic.show()  # the main thread drives the window (OpenCV's GUI needs one thread)
+                    if mosaic.quit_requested():
+                        for p, thread in zip(parts, renderers, strict=True):
+                            p.renderer.quit_by_key = thread.is_alive()  # a stream that had ended keeps its reason
+                        stop.set()
+                if stop.is_set():  # a signal or q: every stream stops and finalises
                     for stream_stop in stream_stops:
                         stream_stop.set()
-                for thread in renderers:
-                    thread.join(0.1)
+                if mosaic is None:
+                    for thread in renderers:
+                        thread.join(0.1)
+                else:
+                    time.sleep(MOSAIC_INTERVAL_S)
         finally:
             stop.set()
             for stream_stop in stream_stops:

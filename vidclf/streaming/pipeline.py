@@ -151,6 +151,20 @@ def _want_window(mode: str) -> bool:
     return available
 
 
+def open_window(cfg: Config, console: Console, wanted: bool | None = None) -> Window | None:
+    """The window when ``display.window`` and the display allow one, else None (headless).
+    ``wanted``: the answer of :func:`_want_window` when it was already asked."""
+    if not (_want_window(cfg.display.window) if wanted is None else wanted):
+        return None
+    try:
+        return Window(cfg.display.window_name, cfg.display.max_width)
+    except cv2.error as exc:
+        if cfg.display.window == "on":
+            raise VidclfError(f"cannot open a window: {str(exc).strip().splitlines()[-1]}") from None
+        safe_print(console, "no window: this OpenCV build cannot open one; running headless", style="yellow")
+        return None
+
+
 def _want_progress(cfg: Config, info, dashboard_on: bool) -> bool:
     """A progress bar for a file replayed without the dashboard (auto: stderr is a terminal)."""
     if cfg.dashboard.progress == "off" or dashboard_on or not info.finite:
@@ -332,13 +346,7 @@ def build_stream(cfg, console, stop, sinks, prepared: Prepared) -> StreamParts:
     results = None
     window = None
     try:
-        if prepared.show_window:
-            try:
-                window = Window(cfg.display.window_name, cfg.display.max_width)
-            except cv2.error as exc:
-                if cfg.display.window == "on":
-                    raise VidclfError(f"cannot open a window: {str(exc).strip().splitlines()[-1]}") from None
-                safe_print(console, "no window: this OpenCV build cannot open one; running headless", style="yellow")
+        window = open_window(cfg, console, prepared.show_window)
         results = ResultsWriter(cfg.output.results, classifier.labels, cfg.display.top_k) if cfg.output.results else None
         sinks = make_sinks(cfg, spec, classifier.labels) + sinks
     except BaseException:
