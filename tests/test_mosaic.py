@@ -1,12 +1,9 @@
 """Several streams in one window: the grid, and a real q key press on a real X display (Xvfb)."""
 
-import subprocess
-import time
-
 import numpy as np
 from conftest import CLIPS, ROOT, cli_env, count_frames, read_jsonl, start_cli
 from test_multi import streams
-from test_window import find_window, window_size
+from test_window import press_q_after
 
 from vidclf.sinks.events import FrameResult
 from vidclf.sinks.mosaic import Mosaic, Tile, grid_shape
@@ -55,17 +52,7 @@ def test_q_in_the_grid_window_stops_every_stream_and_keeps_their_recordings(tmp_
         "stream_classify.py", "--source", pedestrians, "--source", demo, "--realtime", "--loop",
         "--output", str(tmp_path / "{name}.avi"), "--results", str(tmp_path / "{name}.jsonl"), "--display", env=env,
     )  # fmt: skip
-    try:
-        window_id = find_window(env)
-        time.sleep(3)  # frames of both streams through the window
-        width, height = window_size(env, window_id)
-        assert width == 1280 and 360 <= height < 480  # one row of two 640x360 cells (+ Qt's status bar)
-        subprocess.run(["xdotool", "windowfocus", "--sync", window_id, "key", "q"], env=env, check=True, timeout=30)
-        stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, stderr[-2000:]
+    stdout, _ = press_q_after(proc, env, 3, 1280, range(360, 480))  # one row of two 640x360 cells (+ Qt's status bar)
     by_source = streams(stdout)
     assert {s["ended_by"] for s in by_source.values()} == {"q"}, stdout[-2000:]
     for name in ("generic_pedestrians_vtest", "basketball_gym_shooting"):

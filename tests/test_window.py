@@ -28,20 +28,27 @@ def window_size(env, window_id) -> tuple[int, int]:
     return width, height
 
 
-def test_q_in_the_window_quits_and_leaves_a_playable_recording(tmp_path, xvfb, shared):
-    video = tmp_path / "win.avi"
-    proc, env = open_window(xvfb, video)
+def press_q_after(proc, env, wait_s: float, width: int, heights: range) -> tuple[str, str]:
+    """Wait for the window, let ``wait_s`` of frames through, check its size, press a real
+    ``q`` in it; return the CLI's (stdout, stderr) once it has exited."""
     try:
         window_id = find_window(env)
-        time.sleep(2)  # let some frames through the window
-        width, height = window_size(env, window_id)
-        assert width == 768 and 576 <= height <= 700  # the clip's 768x576 frames (+ Qt's status bar)
+        time.sleep(wait_s)
+        assert window_size(env, window_id)[0] == width
+        assert window_size(env, window_id)[1] in heights
         subprocess.run(["xdotool", "windowfocus", "--sync", window_id, "key", "q"], env=env, check=True, timeout=30)
         stdout, stderr = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, stderr[-2000:]
+    return stdout, stderr
+
+
+def test_q_in_the_window_quits_and_leaves_a_playable_recording(tmp_path, xvfb, shared):
+    video = tmp_path / "win.avi"
+    proc, env = open_window(xvfb, video)
+    stdout, _ = press_q_after(proc, env, 2, 768, range(576, 701))  # the clip's 768x576 frames (+ Qt's status bar)
     summary = parse_summary(stdout)
     assert summary["ended_by"] == "q"
     assert 5 <= summary["recorded"] < 795  # stopped early, by the key
