@@ -191,3 +191,18 @@ def test_a_predictor_pool_serves_each_stream_from_one_thread_in_order(shared):
         assert [p.frame.index for p in out[:-1]] == list(range(6)) and out[-1] is END_OF_STREAM
         assert all(p.classified for p in out[:-1])
     assert pool.frames_classified == 18
+
+
+def test_several_sources_decode_with_one_thread_each_and_one_source_with_ffmpegs_default():
+    from vidclf.config import SourceConfig, load_config, override
+    from vidclf.streaming.multi import plan_streams, streams_from_sources
+    from vidclf.streaming.source import open_source, parse_source
+
+    cfg = override(load_config(), {"sources": streams_from_sources([str(DEMO), str(FENCING)]), "display.window": "off"})
+    plans = plan_streams(cfg)
+    assert [c.source.decode_threads for _, c in plans] == [1, 1]
+    assert plan_streams(override(cfg, {"source.decode_threads": 3}))[0][1].source.decode_threads == 3  # the user's choice stays
+    for decode_threads, expected in ((1, 1), (3, 3)):
+        capture, _info, _first = open_source(parse_source(str(DEMO)), SourceConfig(decode_threads=decode_threads))
+        assert int(capture.get(cv2.CAP_PROP_N_THREADS)) == expected  # FFmpeg really got the setting
+        capture.release()

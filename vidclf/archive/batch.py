@@ -21,7 +21,7 @@ from rich.text import Text
 
 from vidclf.archive.engines import run_local, run_ray
 from vidclf.archive.jobs import VideoResult, already_done, plan_jobs
-from vidclf.config import Config
+from vidclf.config import Config, override
 from vidclf.sinks.outputs import check_writable
 from vidclf.sinks.progress import progress_bar
 from vidclf.sinks.terminal import detach
@@ -51,6 +51,8 @@ def run_batch(
             results.append(earlier)
         else:
             todo.append(job)
+    if workers > 1 and not cfg.source.decode_threads:  # videos side by side: one decoding thread each costs less CPU
+        cfg = override(cfg, {"source.decode_threads": 1})
     console = Console(file=sys.stderr)  # the progress bar; the table goes to stdout
     started = time.monotonic()
     run = run_ray(todo, cfg, workers, address) if engine == "ray" else run_local(todo, cfg, workers)

@@ -112,6 +112,8 @@ def plan_streams(cfg: Config) -> list[tuple[str, Config]]:
             "display.window": "off",
             "dashboard.enabled": "off",
             "dashboard.progress": "off",
+            # the streams already run side by side: one decoding thread each costs less CPU
+            "source.decode_threads": cfg.source.decode_threads or 1,
         }
         plans.append((name, dataclasses.replace(override(cfg, values), sources=[])))
     return plans

@@ -94,6 +94,8 @@ def _capture(spec: SourceSpec, cfg: SourceConfig) -> cv2.VideoCapture:
         cv2.CAP_PROP_READ_TIMEOUT_MSEC,
         int(cfg.read_timeout_s * 1000),
     ]
+    if cfg.decode_threads:
+        params += [cv2.CAP_PROP_N_THREADS, cfg.decode_threads]
     return cv2.VideoCapture(spec.value, cv2.CAP_FFMPEG, params)
 
 
