@@ -206,3 +206,46 @@ def test_several_sources_decode_with_one_thread_each_and_one_source_with_ffmpegs
         capture, _info, _first = open_source(parse_source(str(DEMO)), SourceConfig(decode_threads=decode_threads))
         assert int(capture.get(cv2.CAP_PROP_N_THREADS)) == expected  # FFmpeg really got the setting
         capture.release()
+
+
+def test_one_browser_view_server_for_several_streams(tmp_path, shared):
+    import json
+    import urllib.error
+    import urllib.request
+
+    from vidclf.testing import free_port
+
+    def get(path: str) -> tuple[int, bytes, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+                return response.status, response.read(), response.url
+        except urllib.error.HTTPError as exc:
+            return exc.code, b"", ""
+
+    port = free_port()
+    pattern = str(tmp_path / "{name}.jsonl")
+    sources = ["--source", str(DEMO), "--source", str(FENCING), "--realtime", "--loop"]
+    process = start_cli("stream_classify.py", *sources, "--results", pattern, "--serve", f"127.0.0.1:{port}")
+    try:
+        wait_rows(tmp_path / "basketball_gym_shooting.jsonl", 10)
+        wait_rows(tmp_path / "fencing_short_bout.jsonl", 10)
+        status, index, _ = get("/")
+        assert status == 200 and b'href="basketball_gym_shooting/"' in index and b'href="fencing_short_bout/"' in index
+        everything = json.loads(get("/status.json")[1])
+        assert set(everything) == {"basketball_gym_shooting", "fencing_short_bout"}
+        for name, clip in (("basketball_gym_shooting", DEMO), ("fencing_short_bout", FENCING)):
+            status, page, url = get(f"/{name}")  # redirected to /<name>/: the page's links are relative
+            assert status == 200 and url.endswith(f"/{name}/") and b"stream.mjpg" in page
+            state = json.loads(get(f"/{name}/status.json")[1])
+            assert state["source"].endswith(clip.name) and state["frames"] > 0
+            rows = {row["frame"]: row["label"] for row in read_jsonl(tmp_path / f"{name}.jsonl")}
+            assert state["label"] in set(rows.values())
+            snapshot = cv2.imdecode(np.frombuffer(get(f"/{name}/snapshot.jpg")[1], np.uint8), cv2.IMREAD_COLOR)
+            ok, first = cv2.VideoCapture(str(clip)).read()
+            assert ok and snapshot.shape == first.shape  # this stream's own picture
+        assert get("/nobody/status.json")[0] == 404
+    finally:
+        process.terminate()
+        _out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err[-2000:]
+    assert f"browser view: http://127.0.0.1:{port}/" in err

@@ -7,7 +7,10 @@ Routes (each needs ``?token=...`` when a token is set):
 * ``/snapshot.jpg`` the newest annotated frame
 * ``/status.json``  label, confidence, top-k, frames, FPS, latency, segments (for programs)
 
-The renderer only hands over a reference to the newest frame (:meth:`ServeSink.on_frame`);
+With several sources (:class:`MultiServe`) each stream has the same routes under
+``/<name>/``; ``/`` lists the streams and ``/status.json`` gives every stream's status by name.
+
+The renderer only hands over a reference to the newest frame (:meth:`StreamView.on_frame`);
 JPEG encoding happens on the viewers' threads, at most ``max_fps`` per second and once per
 frame however many viewers there are, and only while someone watches. Each viewer always
 gets the newest frame: a slow viewer skips frames and never slows the pipeline or the other
@@ -20,6 +23,10 @@ Usage::
     sink.url        # http://127.0.0.1:8080/
     ...             # the renderer calls sink.on_frame / on_segment
     sink.close()
+
+    views = MultiServe("127.0.0.1:8080", None, {"court1": "rtsp://...", "court2": "rtsp://..."})
+    views.views["court1"]   # the sink for court1's renderer; http://127.0.0.1:8080/court1/
+    views.close()           # after every stream's renderer has closed its view
 """
 
 from __future__ import annotations
@@ -34,8 +41,9 @@ import secrets
 import socket
 import threading
 import time
+from html import escape
 from importlib import resources
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import cv2
 import numpy as np
@@ -64,46 +72,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class ServeSink(Sink):
+class StreamView(Sink):
+    """One stream's picture and state for viewers; the renderer feeds it like any sink."""
+
     wants_image = True  # the viewers' picture
 
-    def __init__(
-        self,
-        address: str,
-        token: str | None = None,
-        max_fps: float = 15.0,
-        jpeg_quality: int = 80,
-        source: str = "",
-        labels: list[str] | None = None,
-    ):
-        host, port = parse_address(address)
-        if token is None and not is_loopback(host):
-            # bound beyond this machine: nobody may watch without the token
-            token = secrets.token_urlsafe(16)
-        self.token, self.max_fps, self.jpeg_quality, self.source = token, max_fps, jpeg_quality, source
+    def __init__(self, max_fps: float = 15.0, jpeg_quality: int = 80, source: str = "", labels: list[str] | None = None):
+        self.max_fps, self.jpeg_quality, self.source = max_fps, jpeg_quality, source
         self.labels = labels or []
         self._lock = threading.Condition()
         self._image: np.ndarray | None = None
         self._frame_id = 0
         self._jpeg: tuple[int, bytes] | None = None  # (frame id, encoded), shared by viewers
-        self._status: dict = {"label": None, "confidence": None, "top_k": [], "frames": 0}
+        self._status: dict = {"source": source, "label": None, "confidence": None, "top_k": [], "frames": 0}
         self._segments: collections.deque[dict] = collections.deque(maxlen=MAX_SEGMENTS_SHOWN)
         self._times: collections.deque[float] = collections.deque(maxlen=60)
         self._closed = False
         self.viewers = 0
         self.frames_sent = 0
-        self._page = resources.files("vidclf.sinks.web").joinpath("index.html").read_text(encoding="utf-8")
-        try:
-            self._server = _Server((host, port), _handler_for(self))
-        except OSError as exc:
-            raise VidclfError(f"cannot serve on {address}: {exc.strerror or exc}") from None
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="serve", daemon=True
-        )
-        self._thread.start()
-        shown_host = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown_host}:{self.port}/" + (f"?token={self.token}" if self.token else "")
 
     # -- renderer side: never blocks beyond a short lock ------------------------------------
     def on_frame(self, result: FrameResult) -> None:
@@ -137,13 +123,11 @@ class ServeSink(Sink):
                 self._segments[-1]["end_s"] = event.end_s
 
     def close(self) -> None:
+        """The stream has ended: viewers get its last state, and streams end."""
         with self._lock:
             self._closed = True
             self._status["ended"] = True
             self._lock.notify_all()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(2.0)
 
     # -- viewer side ------------------------------------------------------------------------
     def status(self) -> dict:
@@ -177,6 +161,31 @@ class ServeSink(Sink):
     def closed(self) -> bool:
         return self._closed
 
+
+
+class _HttpService:
+    """The HTTP server, its access token and the page; ``resolve`` maps a path to
+    ``(view, path inside the view)``, or ``(None, path)`` for the service's own routes."""
+
+    def __init__(self, address: str, token: str | None, resolve, index=None):
+        host, port = parse_address(address)
+        if token is None and not is_loopback(host):
+            # bound beyond this machine: nobody may watch without the token
+            token = secrets.token_urlsafe(16)
+        self.token, self.resolve, self.index = token, resolve, index
+        self._page = resources.files("vidclf.sinks.web").joinpath("index.html").read_text(encoding="utf-8")
+        try:
+            self._server = _Server((host, port), _handler_for(self))
+        except OSError as exc:
+            raise VidclfError(f"cannot serve on {address}: {exc.strerror or exc}") from None
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="serve", daemon=True
+        )
+        self._thread.start()
+        shown_host = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown_host}:{self.port}/" + (f"?token={self.token}" if self.token else "")
+
     def authorised(self, query: str, headers) -> bool:
         if not self.token:
             return True
@@ -189,6 +198,68 @@ class ServeSink(Sink):
     def page(self) -> bytes:
         return self._page.replace("__TOKEN__", json.dumps(self.token or "")).encode()
 
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(2.0)
+
+
+class ServeSink(StreamView):
+    """The browser view of one stream, with its own server."""
+
+    def __init__(
+        self,
+        address: str,
+        token: str | None = None,
+        max_fps: float = 15.0,
+        jpeg_quality: int = 80,
+        source: str = "",
+        labels: list[str] | None = None,
+    ):
+        super().__init__(max_fps, jpeg_quality, source, labels)
+        self._http = _HttpService(address, token, lambda path: (self, path))
+        self.token, self.port, self.url = self._http.token, self._http.port, self._http.url
+
+    def close(self) -> None:
+        super().close()
+        self._http.close()
+
+
+class MultiServe:
+    """One server for several streams: ``/<name>/`` is each stream's page, ``/`` lists them."""
+
+    def __init__(
+        self,
+        address: str,
+        token: str | None,
+        sources: dict[str, str],
+        max_fps: float = 15.0,
+        jpeg_quality: int = 80,
+        labels: list[str] | None = None,
+    ):
+        self.views = {name: StreamView(max_fps, jpeg_quality, source, labels) for name, source in sources.items()}
+        self._http = _HttpService(address, token, self._resolve, index=self._index)
+        self.token, self.port, self.url = self._http.token, self._http.port, self._http.url
+
+    def _resolve(self, path: str) -> tuple[StreamView | None, str]:
+        name, slash, rest = path.lstrip("/").partition("/")
+        view = self.views.get(name)
+        return (view, slash + rest) if view is not None else (None, path)
+
+    def _index(self, path: str) -> tuple[str, bytes] | None:
+        if path in ("/", "/index.html"):
+            q = f"?token={quote(self.token)}" if self.token else ""
+            items = "".join(f'<li><a href="{quote(n)}/{q}">{escape(n)}</a></li>' for n in self.views)
+            return "text/html; charset=utf-8", f"<!doctype html><title>vidclf</title><ul>{items}</ul>".encode()
+        if path == "/status.json":
+            return "application/json", json.dumps({name: view.status() for name, view in self.views.items()}).encode()
+        return None
+
+    def close(self) -> None:
+        for view in self.views.values():
+            view.close()
+        self._http.close()
+
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True  # a viewer still connected must not keep the process alive
@@ -200,7 +271,7 @@ class _Server(http.server.ThreadingHTTPServer):
         super().__init__(address, handler)
 
 
-def _handler_for(sink: ServeSink):
+def _handler_for(service: _HttpService):
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "vidclf"
 
@@ -209,17 +280,31 @@ def _handler_for(sink: ServeSink):
 
         def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
             parts = urlsplit(self.path)
-            if not sink.authorised(parts.query, self.headers):
+            if not service.authorised(parts.query, self.headers):
                 self._reply(403, "text/plain", b"a valid ?token= is required\n")
                 return
+            view, path = service.resolve(parts.path)
+            if view is None:
+                own = service.index(path) if service.index else None
+                if own is None:
+                    self._reply(404, "text/plain", b"not found\n")
+                else:
+                    self._reply(200, *own)
+                return
+            if not path:  # /court1 -> /court1/: the page's relative links need the slash
+                self.send_response(301)
+                self.send_header("Location", parts.path + "/" + (f"?{parts.query}" if parts.query else ""))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             routes = {
-                "/": lambda: self._reply(200, "text/html; charset=utf-8", sink.page()),
-                "/index.html": lambda: self._reply(200, "text/html; charset=utf-8", sink.page()),
-                "/status.json": lambda: self._reply(200, "application/json", json.dumps(sink.status()).encode()),
-                "/snapshot.jpg": self._snapshot,
-                "/stream.mjpg": self._stream,
+                "/": lambda: self._reply(200, "text/html; charset=utf-8", service.page()),
+                "/index.html": lambda: self._reply(200, "text/html; charset=utf-8", service.page()),
+                "/status.json": lambda: self._reply(200, "application/json", json.dumps(view.status()).encode()),
+                "/snapshot.jpg": lambda: self._snapshot(view),
+                "/stream.mjpg": lambda: self._stream(view),
             }
-            route = routes.get(parts.path)
+            route = routes.get(path)
             if route is None:
                 self._reply(404, "text/plain", b"not found\n")
                 return
@@ -236,14 +321,14 @@ def _handler_for(sink: ServeSink):
             self.end_headers()
             self.wfile.write(body)
 
-        def _snapshot(self) -> None:
+        def _snapshot(self, sink: StreamView) -> None:
             frame = sink.next_jpeg(-1, timeout=2.0)
             if frame is None:
                 self._reply(503, "text/plain", b"no frame yet\n")
             else:
                 self._reply(200, "image/jpeg", frame[1])
 
-        def _stream(self) -> None:
+        def _stream(self, sink: StreamView) -> None:
             self.send_response(200)
             self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
             self.send_header("Cache-Control", "no-store")

@@ -8,7 +8,8 @@ scene-cut detector, recording, results, segments and event sinks, and its own st
 stream that ends, loses its source for good, or cannot write its output stops alone; the
 others go on. A termination signal stops them all (and everything is finalised). With a
 display, one window shows every stream in a grid (:mod:`vidclf.sinks.mosaic`; ``q`` stops
-them all); the dashboard shows one row per stream plus totals.
+them all); ``--serve`` starts one server with a browser view per stream (``/<name>/``); the
+dashboard shows one row per stream plus totals.
 
 Output paths name each stream with ``{name}`` (``--results runs/{name}.jsonl``), or a
 ``sources:`` entry sets its own ``video`` / ``results``.
@@ -32,12 +33,13 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from vidclf.config import Config, StreamConfig, override
+from vidclf.config import Config, ServeConfig, StreamConfig, override
 from vidclf.errors import VidclfError
 from vidclf.runtime.classifier import load_classifier
 from vidclf.sinks.dashboard import StreamsDashboard
 from vidclf.sinks.mosaic import Mosaic
 from vidclf.sinks.outputs import STDOUT, check_outputs
+from vidclf.sinks.serve import MultiServe
 from vidclf.sinks.terminal import write_text
 from vidclf.streaming.pipeline import (
     GRABBER_JOIN_TIMEOUT_S,
@@ -86,10 +88,8 @@ def _default_name(spec) -> str:
 
 
 def plan_streams(cfg: Config) -> list[tuple[str, Config]]:
-    """One config per ``sources:`` entry: its source, name, rate cap and outputs; no window of
-    its own (the streams share one, see :func:`run_streams`)."""
-    if cfg.serve.address:
-        raise VidclfError("the browser view shows one source; run one process per source to --serve several")
+    """One config per ``sources:`` entry: its source, name, rate cap and outputs; no window or
+    browser view of its own (the streams share one of each, see :func:`run_streams`)."""
     names: list[str] = []
     for i, stream in enumerate(cfg.sources):
         if not stream.source:
@@ -115,7 +115,8 @@ def plan_streams(cfg: Config) -> list[tuple[str, Config]]:
             # the streams already run side by side: one decoding thread each costs less CPU
             "source.decode_threads": cfg.source.decode_threads or 1,
         }
-        plans.append((name, dataclasses.replace(override(cfg, values), sources=[])))
+        # no server of its own: the streams share one (run_streams); override() skips None values
+        plans.append((name, dataclasses.replace(override(cfg, values), sources=[], serve=ServeConfig())))
     return plans
 
 
@@ -158,24 +159,25 @@ def run_streams(cfg: Config, console: Console | None = None, config_path: str | 
             interrupted = [RunSummary(str(c.source.source), signals.received or "stopped", 0, 0, 0, 0, 0.0) for _, c in plans]
             return MultiRunSummary(interrupted, 0.0, 0.0, 0.0)
         parts: list[StreamParts] = []
-        mosaic = None
+        mosaic = views = None
         try:
             window = open_window(cfg, console, show_window)  # once every source is open: no empty window while cameras connect
             mosaic = Mosaic([name for name, _ in plans], window) if window is not None else None
-            for i, ((_name, stream_cfg), stream_stop, opened) in enumerate(zip(plans, stream_stops, prepared, strict=True)):
-                tile = [mosaic.tiles[i]] if mosaic is not None else []
-                parts.append(build_stream(stream_cfg, console, stream_stop, tile, opened))
+            views = _browser_view(cfg, plans, prepared, classifiers[0].labels)
+            for i, ((name, stream_cfg), stream_stop, opened) in enumerate(zip(plans, stream_stops, prepared, strict=True)):
+                sinks = ([mosaic.tiles[i]] if mosaic is not None else []) + ([views.views[name]] if views is not None else [])
+                parts.append(build_stream(stream_cfg, console, stream_stop, sinks, opened))
         except BaseException:
             _release(prepared[len(parts) :])
             for built in parts:
                 built.grabber.capture.release()
                 built.renderer.close()
-            _close_window(mosaic)
+            _close_shared(mosaic, views)
             raise
         try:
             return _run(cfg, console, stop, stream_stops, signals, classifiers, plans, parts, mosaic)
         finally:
-            _close_window(mosaic)
+            _close_shared(mosaic, views)
 
 
 def _release(prepared: list[Prepared]) -> None:
@@ -183,9 +185,23 @@ def _release(prepared: list[Prepared]) -> None:
         opened.release()
 
 
-def _close_window(mosaic: Mosaic | None) -> None:
+def _browser_view(cfg: Config, plans, prepared: list[Prepared], labels: list[str]) -> MultiServe | None:
+    """One server for every stream's browser view (``--serve``): ``/<name>/`` each, ``/`` lists them."""
+    if not cfg.serve.address:
+        return None
+    serve = cfg.serve
+    sources = {name: str(opened.spec) for (name, _), opened in zip(plans, prepared, strict=True)}
+    views = MultiServe(serve.address, serve.token, sources, serve.max_fps, serve.jpeg_quality, labels)
+    write_text(f"browser view: {views.url}\n", sys.stderr)  # stderr: stdout may carry results
+    return views
+
+
+def _close_shared(mosaic: Mosaic | None, views: MultiServe | None) -> None:
+    """The window and the browser view, which outlive every stream's renderer."""
     if mosaic is not None:
         mosaic.close()
+    if views is not None:
+        views.close()
 
 
 def _run(cfg, console, stop, stream_stops, signals, classifiers, plans, parts: list[StreamParts], mosaic) -> MultiRunSummary:
