@@ -23,8 +23,8 @@ import threading
 import cv2
 import numpy as np
 
-from vidclf.runtime.preprocess import shrink
 from vidclf.sinks.events import FrameResult, Sink
+from vidclf.sinks.record import letterbox
 from vidclf.sinks.window import Window
 
 TILE_ASPECT = 16 / 9  # cells are 16:9; other frames are letterboxed into them
@@ -60,17 +60,6 @@ def grid_shape(count: int) -> tuple[int, int]:
     return math.ceil(count / columns), columns
 
 
-def fit_into(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``image`` scaled to fit ``width`` x ``height`` (aspect kept), centred on black."""
-    h, w = image.shape[:2]
-    scale = min(width / w, height / h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    canvas = np.zeros((height, width, 3), np.uint8)
-    y, x = (height - nh) // 2, (width - nw) // 2
-    canvas[y : y + nh, x : x + nw] = shrink(image, nw, nh) if scale < 1 else cv2.resize(image, (nw, nh))
-    return canvas
-
-
 class Mosaic:
     """The grid of every stream's newest frame, shown in one :class:`~vidclf.sinks.window.Window`."""
 
@@ -88,7 +77,7 @@ class Mosaic:
         for i, tile in enumerate(self.tiles):
             row, column = divmod(i, self.columns)
             image = tile.latest()
-            cell = fit_into(image, tw, th) if image is not None else np.zeros((th, tw, 3), np.uint8)
+            cell = letterbox(image, (tw, th)) if image is not None else np.zeros((th, tw, 3), np.uint8)
             caption = tile.name + (" (ended)" if tile.ended else "" if image is not None else " (waiting)")
             cv2.putText(cell, caption, (8, th - 10), _FONT, 0.5, (255, 255, 0), 1, cv2.LINE_AA)
             grid[row * th : (row + 1) * th, column * tw : (column + 1) * tw] = cell

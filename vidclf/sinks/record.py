@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from vidclf.errors import VidclfError
+from vidclf.runtime.preprocess import shrink
 
 try:
     import resource  # POSIX only: the process's file-size limit (ulimit -f)
@@ -65,7 +66,7 @@ def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     nw, nh = max(1, round(iw * scale)), max(1, round(ih * scale))
     canvas = np.zeros((h, w, 3), image.dtype)
     x, y = (w - nw) // 2, (h - nh) // 2
-    canvas[y : y + nh, x : x + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+    canvas[y : y + nh, x : x + nw] = shrink(image, nw, nh)  # anti-aliased when shrinking, bilinear when enlarging
     return canvas
 
 

@@ -162,7 +162,6 @@ class StreamView(Sink):
         return self._closed
 
 
-
 class _HttpService:
     """The HTTP server, its access token and the page; ``resolve`` maps a path to
     ``(view, path inside the view)``, or ``(None, path)`` for the service's own routes."""

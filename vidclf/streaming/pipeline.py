@@ -151,10 +151,10 @@ def _want_window(mode: str) -> bool:
     return available
 
 
-def open_window(cfg: Config, console: Console, wanted: bool | None = None) -> Window | None:
-    """The window when ``display.window`` and the display allow one, else None (headless).
-    ``wanted``: the answer of :func:`_want_window` when it was already asked."""
-    if not (_want_window(cfg.display.window) if wanted is None else wanted):
+def open_window(cfg: Config, console: Console, wanted: bool) -> Window | None:
+    """The window when ``wanted`` (what :func:`_want_window` said) and OpenCV can open one,
+    else None (headless)."""
+    if not wanted:
         return None
     try:
         return Window(cfg.display.window_name, cfg.display.max_width)
