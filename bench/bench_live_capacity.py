@@ -8,7 +8,9 @@ frames dropped when nobody takes them). For N streams, side by side in one run:
   N processes  -- N ``vidclf run --source clip`` started together
 each at ``model.classify_fps`` 30 (every frame) and 10. After a warm-up (the first 3 s of each
 stream), from the results files: steady-state drops (gaps in the frame numbers) and the
-capture -> overlay latency p95 over all streams. A setting "sustains" N when no stream drops a
+capture -> overlay latency p95 over all streams, and from /proc the cores the processes used
+in the second half of the run (all threads; 2.0 = both cores busy; the first half holds the
+start-up: imports, model loading). A setting "sustains" N when no stream drops a
 frame in steady state and p95 <= 150 ms. Prints a table and the largest N sustained by each.
 """
 
@@ -55,6 +57,12 @@ def _steady(rows: list[dict]) -> tuple[int, list[float]]:
     return dropped, [r["latency_ms"] for r in steady]
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(clip: Path, n: int, classify_fps: str, separate: bool, seconds: float, tmp: Path) -> dict:
     config = tmp / f"c{classify_fps}.yaml"
     config.write_text(f"model:\n  classify_fps: {classify_fps}\n  threads: {1 if separate and n > 1 else 2}\n")
@@ -67,7 +75,10 @@ def measure(clip: Path, n: int, classify_fps: str, separate: bool, seconds: floa
     else:
         sources = [a for _ in range(n) for a in ("--source", str(clip))]
         processes = [_start(["--config", str(config), *sources, "--results", str(out / "{name}.jsonl")], out)]
-    time.sleep(seconds)
+    time.sleep(seconds / 2)
+    cpu_started, started = sum(_cpu_s(p.pid) for p in processes), time.monotonic()
+    time.sleep(seconds / 2)
+    cores = (sum(_cpu_s(p.pid) for p in processes) - cpu_started) / (time.monotonic() - started)
     for process in processes:
         process.send_signal(signal.SIGTERM)
     for process in processes:
@@ -88,6 +99,7 @@ def measure(clip: Path, n: int, classify_fps: str, separate: bool, seconds: floa
         "mode": "N processes" if separate else "one process",
         "drops": drops,
         "p95": p95,
+        "cores": cores,
         "ok": ok,
     }
 
@@ -98,17 +110,19 @@ def main() -> None:
     p.add_argument("--counts", default="1,2,4,6,8")
     p.add_argument("--fps", default="30,10")
     p.add_argument("--seconds", type=float, default=15.0)
+    p.add_argument("--modes", default="one,separate", help="one process, separate processes, or both (one,separate)")
     args = p.parse_args()
+    modes = [m.strip() == "separate" for m in args.modes.split(",")]
     counts = [int(c) for c in args.counts.split(",")]
     best: dict[tuple[str, str], int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for fps in args.fps.split(","):
             for n in counts:
-                for separate in (False, True):
+                for separate in modes:
                     r = measure(args.clip, n, fps, separate, args.seconds, Path(tmp))
                     print(
                         f"classify_fps {fps:>2} {r['mode']:<12} N={n}: steady-state drops {r['drops']}, "
-                        f"p95 {r['p95']:.0f} ms -> {'sustained' if r['ok'] else 'not sustained'}",
+                        f"p95 {r['p95']:.0f} ms, cores used {r['cores']:.2f} -> {'sustained' if r['ok'] else 'not sustained'}",
                         flush=True,
                     )
                     if r["ok"]:

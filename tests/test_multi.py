@@ -167,30 +167,39 @@ def test_the_shared_predictor_sleeps_until_a_frame_arrives(shared):
     assert not predictor.is_alive() and predictor.error is None
 
 
-def test_a_predictor_pool_serves_each_stream_from_one_thread_in_order(shared):
-    """Two inference threads, each with its own interpreter, three streams: every stream's
-    frames come out classified and in order, and no stream is served by two threads."""
+def test_a_predictor_pool_serves_each_stream_in_order_and_shares_the_long_ones(shared):
+    """Two inference threads, each with its own interpreter, four file streams, two of which
+    end after two frames: every stream's frames come out classified and in order, and once the
+    short streams are done both threads serve the long ones (a stream is not pinned to the
+    thread that served it first; with a fixed split, streams 0 and 2 would be on one thread)."""
     classifiers = [load_classifier(MODEL, threads=1) for _ in range(2)]
     stop = threading.Event()
-    channels = [_channel(classifiers[0].labels, stop, live=False) for _ in range(3)]
-    pool = PredictorPool(classifiers, channels, stop)
-    served = [[c for c in worker.channels] for worker in pool.workers]
-    assert sorted(id(c) for group in served for c in group) == sorted(id(c) for c in channels)
-    capture = cv2.VideoCapture(str(FENCING))
-    images = [np.ascontiguousarray(capture.read()[1]) for _ in range(6)]
+    labels = classifiers[0].labels
+    channels = [
+        Channel(FrameQueue(64, drop_oldest=False), FrameQueue(64, drop_oldest=False), PipelineStats(),
+                FrameLabeler(RollingMean(4), LabelDecoder(labels)), stop)
+        for _ in range(4)
+    ]
+    lengths = [30, 2, 30, 2]
+    capture = cv2.VideoCapture(str(DEMO))
+    images = [np.ascontiguousarray(capture.read()[1]) for _ in range(max(lengths))]
     capture.release()
-    for channel in channels:
-        for i, image in enumerate(images):
+    for channel, length in zip(channels, lengths, strict=True):
+        for i, image in enumerate(images[:length]):
             channel.frames.put(Frame(i, image, time.monotonic(), i / 15))
         channel.frames.put(END_OF_STREAM, force=True)
+    pool = PredictorPool(classifiers, channels, stop)
     pool.start()
-    pool.join(30)
+    pool.join(60)
     assert not pool.is_alive() and pool.error is None
-    for channel in channels:
+    for channel, length in zip(channels, lengths, strict=True):
         out = [channel.out.get(0) for _ in range(len(channel.out))]
-        assert [p.frame.index for p in out[:-1]] == list(range(6)) and out[-1] is END_OF_STREAM
+        assert [p.frame.index for p in out[:-1]] == list(range(length)) and out[-1] is END_OF_STREAM
         assert all(p.classified for p in out[:-1])
-    assert pool.frames_classified == 18
+    assert pool.frames_classified == sum(lengths)
+    for worker in pool.workers:
+        long_passes = worker.passes_by_channel[0] + worker.passes_by_channel[2]
+        assert long_passes > 0, f"{worker.name} never served a long stream: {worker.passes_by_channel}"
 
 
 def test_several_sources_decode_with_one_thread_each_and_one_source_with_ffmpegs_default():

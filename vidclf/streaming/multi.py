@@ -1,7 +1,7 @@
 """Several sources in one process: one grabber and one renderer per stream, one shared
 predictor and model for all of them (:class:`~vidclf.streaming.predictor.PredictorPool`: by
-default as many inference threads as ``model.threads``, each with its own copy of the model
-and a fixed share of the streams).
+default as many inference threads as ``model.threads``, each with its own copy of the model;
+a free thread serves whichever stream has frames waiting).
 
 Each stream has its own queues, schedule (``classify_fps``), smoothing and decoding state,
 scene-cut detector, recording, results, segments and event sinks, and its own stop event: a

@@ -20,6 +20,9 @@ model: each pass takes what every stream has waiting -- a live stream contribute
 newest frame, a file at most ``max_batch`` -- and classifies all of it in one model call;
 the stream that goes first rotates, so no stream starves. With ``classify_fps`` the streams'
 due times are staggered across the interval, so the model's work comes in small, even calls.
+A :class:`PredictorPool` runs several such threads over the same streams: a thread claims a
+stream for one pass (its frames stay in order), and any thread that is free takes the next
+stream with frames waiting, so the load stays even when streams end or differ in rate.
 
 Usage::
 
@@ -32,6 +35,7 @@ Usage::
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -73,6 +77,9 @@ class Channel:
         self.latest: Prediction | None = None
         self.frames_classified = 0
         self.finished = False
+        # held by the predictor thread serving this stream for one pass (take -> emit): with
+        # several threads (PredictorPool), one stream is never served by two at once
+        self.claim = threading.Lock()
 
     def take(self, max_batch: int, timeout: float | None) -> list:
         """The next item (waiting up to ``timeout``; None: not at all) and the frames queued
@@ -131,11 +138,14 @@ class SharedPredictor(threading.Thread):
         stop: threading.Event,
         max_batch: int = 8,
         fit: str = "squash",
+        sharers: int = 1,
     ):
         super().__init__(name="predictor", daemon=True)
         self.classifier, self.channels, self.stop = classifier, channels, stop
         self.temperature = getattr(classifier, "temperature", 1.0)
         self.max_batch, self.fit = max_batch, fit
+        self.sharers = sharers  # threads serving these channels: each pass takes its share of them
+        self.passes_by_channel = [0] * len(channels)  # how often this thread served each stream (balance)
         self.error: str | None = None
         self.cpu_s = 0.0
         self._first = 0  # the channel served first in the next pass (rotates: fairness)
@@ -199,20 +209,32 @@ class SharedPredictor(threading.Thread):
         return True
 
     def _take_all(self) -> list[tuple[Channel, list]]:
+        """Claim streams with something waiting and take their items; the caller releases the
+        claims after the pass. With ``sharers`` threads over the same streams, a thread claims
+        its share of the streams now waiting, so that free threads split the work."""
         open_channels = [c for c in self.channels if not c.finished]
-        if len(open_channels) == 1:  # one stream: wait on its queue (no polling)
+        if len(open_channels) == 1 and self.sharers == 1:  # one stream: wait on its queue (no polling)
+            channel = open_channels[0]
+            channel.claim.acquire()
             try:
-                return [(open_channels[0], open_channels[0].take(self.max_batch, IDLE_WAIT_S))]
+                return [(channel, channel.take(self.max_batch, IDLE_WAIT_S))]
             except queue.Empty:
+                channel.claim.release()
                 return []
+        waiting = sum(1 for c in open_channels if len(c.frames))  # a hint: others may take some first
+        share = max(1, math.ceil(waiting / self.sharers))
         start = self._first % max(len(open_channels), 1)
         self._first += 1
         taken = []
         for channel in open_channels[start:] + open_channels[:start]:
+            if len(taken) >= share:
+                break
+            if not channel.claim.acquire(blocking=False):
+                continue  # another thread is serving it this pass
             try:
                 taken.append((channel, channel.take(self.max_batch, None)))
             except queue.Empty:
-                continue
+                channel.claim.release()
         return taken
 
     def run(self) -> None:
@@ -224,26 +246,40 @@ class SharedPredictor(threading.Thread):
                 if not taken:
                     if self.stop.is_set():
                         break
-                    if len(self.channels) > 1:
+                    if len(self.channels) > 1 or self.sharers > 1:
                         self._arrived.wait(IDLE_WAIT_S)
                     continue
-                if not self._pass(taken):
-                    return
+                try:
+                    for channel, _ in taken:
+                        self.passes_by_channel[self.channels.index(channel)] += 1
+                    if not self._pass(taken):
+                        return
+                finally:
+                    for channel, _ in taken:
+                        channel.claim.release()
         except Exception as exc:
             self.error = f"predictor failed: {type(exc).__name__}: {exc}"
             self.stop.set()
         finally:
             for channel in self.channels:
+                # another thread of a pool may be finishing a pass on it: end it after that
+                # pass (a thread stuck downstream gives up within 0.1 s once stop is set)
+                got = channel.claim.acquire(timeout=1.0)
                 channel.end()
+                if got:
+                    channel.claim.release()
             # resize, scene cuts, smoothing, and the model call's own thread (the inference
             # library's worker threads are not in here)
             self.cpu_s = time.thread_time() - cpu_started
 
 
 class PredictorPool:
-    """The shared predictor of several streams run by ``len(classifiers)`` threads: each a
+    """The shared predictor of several streams run by ``len(classifiers)`` threads, each a
     :class:`SharedPredictor` with its own copy of the model (an interpreter is not thread-safe)
-    serving every k-th stream. A stream keeps one thread, so its frames stay in order; the
+    over ALL the streams. In each pass a thread claims up to its share of the streams that have
+    frames waiting (``ceil(waiting streams / threads)``), so a stream is served by one thread at
+    a time and its frames stay in order, while whichever thread is free takes the next stream:
+    when some streams end or run at a higher rate, the others are not left on one thread. The
     model call releases the GIL, so the threads classify side by side on separate cores.
 
     Usage::
@@ -255,7 +291,8 @@ class PredictorPool:
     def __init__(self, classifiers: list[Classifier], channels: list[Channel], stop: threading.Event, max_batch: int = 8,
                  fit: str = "squash"):
         k = len(classifiers)
-        self.workers = [SharedPredictor(clf, channels[i::k], stop, max_batch, fit) for i, clf in enumerate(classifiers)]
+        self.channels = channels
+        self.workers = [SharedPredictor(clf, channels, stop, max_batch, fit, sharers=k) for clf in classifiers]
         for i, worker in enumerate(self.workers):
             worker.name = f"predictor-{i}"
 
@@ -280,7 +317,7 @@ class PredictorPool:
 
     @property
     def frames_classified(self) -> int:
-        return sum(worker.frames_classified for worker in self.workers)
+        return sum(channel.frames_classified for channel in self.channels)
 
 
 class Predictor(SharedPredictor):
