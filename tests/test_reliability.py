@@ -382,6 +382,9 @@ def test_loop_positions_stay_on_the_clips_timeline(tmp_path, shared):
     assert positions[28] == 0.0 and positions[29] == pytest.approx(1 / 15, abs=1e-3)  # back to the start
     summary = json.loads((tmp_path / "r.jsonl.summary.json").read_text())
     assert all(s["end_s"] <= 28 / 15 for s in summary["segments"])
+    assert all(s["start_s"] <= s["end_s"] for s in summary["segments"])  # none spans a loop point
+    restarts = {r["frame"] for r in rows if r["frame"] > 0 and r["position_s"] == 0.0}
+    assert restarts and restarts <= {s["first_frame"] for s in summary["segments"]}
 
 
 # ------------------------------------------------------------- tracebacks -> one error line

@@ -108,6 +108,18 @@ def test_segments_collapse_runs():
     ]
 
 
+def test_a_timeline_that_goes_back_starts_a_segment():
+    """A looped file: its positions restart at 0. The same label across the loop point is two
+    segments, each a stretch of the file (one segment from 1.8 s to 0.5 s would mean nothing)."""
+    tracker = SegmentTracker()
+    for i, t in enumerate([0.0, 1.0, 1.8, 0.0, 0.5]):
+        tracker.add(i, t, "a")
+    assert [(s["first_frame"], s["last_frame"], s["start_s"], s["end_s"]) for s in tracker.as_dicts()] == [
+        (0, 2, 0.0, 1.8),
+        (3, 4, 0.0, 0.5),
+    ]
+
+
 def test_rate_meter_measures_the_recent_window():
     from vidclf.streaming.metrics import LatencyMeter, RateMeter
 

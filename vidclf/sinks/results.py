@@ -49,9 +49,12 @@ class SegmentTracker:
         self.segments: list[Segment] = []
 
     def add(self, frame: int, t: float, label: str) -> tuple[Segment | None, Segment | None]:
-        """Extend the current segment, or end it and start another: returns (ended, started)."""
+        """Extend the current segment, or end it and start another: returns (ended, started).
+
+        A timeline that goes back (a ``--loop`` file starting again) also starts a segment,
+        so that every segment is one stretch of the file, with ``start_s <= end_s``."""
         last = self.segments[-1] if self.segments else None
-        if last is not None and last.label == label:
+        if last is not None and last.label == label and t >= last.end_s:
             last.last_frame, last.end_s = frame, t
             return None, None
         started = Segment(label, frame, frame, t, t)
