@@ -219,3 +219,52 @@ def keras_weights(path):
     import vidclf.training.backbones  # noqa: F401  custom layers
 
     return keras.saving.load_model(path, compile=False).get_weights()
+
+
+def test_averaging_two_runs_of_one_lineage_gives_their_mean_weights(tiny_run, tmp_path, shared):
+    """train.average_models with no fine-tuning: the model written holds the mean of the two
+    runs' weights (batch-norm statistics too), and is exported, tested and calibrated like a
+    trained one; the model card says what was averaged."""
+    further = train(
+        TrainConfig(**{**TINY, "fine_tune_layers": 40}, output_dir=str(tmp_path / "b"), init_model=str(tiny_run.model_path),
+                    quantize=False),
+        name="b",
+    )
+    first, second = keras_weights(tiny_run.model_path), keras_weights(further.model_path)
+    assert any(not np.allclose(a, b) for a, b in zip(first, second, strict=True))  # two different models
+    soup = train(
+        TrainConfig(**{**TINY, "fine_tune_epochs": 0}, output_dir=str(tmp_path / "soup"), quantize=False,
+                    average_models=[str(tiny_run.model_path), str(further.model_path)]),
+        name="soup",
+    )
+    averaged = keras_weights(soup.model_path)
+    assert len(averaged) == len(first)
+    for mean, a, b in zip(averaged, first, second, strict=True):
+        np.testing.assert_allclose(mean, (a + b) / 2, rtol=1e-5, atol=1e-6)
+    assert soup.metrics["epochs_run"] == 0 and 0.0 <= soup.metrics["test_accuracy"] <= 1.0
+    assert json.loads((soup.output_dir / "soup.calibration.json").read_text())["images"] == 9
+    clf = load_classifier(soup.output_dir / "soup.tflite")
+    assert clf.labels == ["football", "tennis", "weight_lifting"]
+    assert "the mean of" in (soup.output_dir / "MODEL_CARD.md").read_text()
+
+
+def test_averaging_refuses_models_that_are_not_the_same_network():
+    import keras
+
+    from vidclf.errors import VidclfError
+    from vidclf.training.soup import average_models
+
+    def small(width: int):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(width), keras.layers.Dense(2)])
+
+    with pytest.raises(VidclfError, match="b.keras is not the same network as a.keras"):
+        average_models([("a.keras", small(3)), ("b.keras", small(5))])
+    with pytest.raises(VidclfError, match="two models or more"):
+        average_models([("a.keras", small(3))])
+
+
+def test_average_models_and_init_model_together_is_one_error_line(tiny_run, tmp_path):
+    model = str(tiny_run.model_path)
+    result = run_cli("train.py", "--data-dir", str(SPORTS), "--classes", "football,tennis,weight_lifting",
+                     "--init-model", model, "--average-models", f"{model},{model}", "--output-dir", str(tmp_path))
+    assert_one_line_error(result, "train.init_model or train.average_models")

@@ -152,6 +152,7 @@ class TrainConfig:
     augment: str = _opt("flip", choices=("flip", "video"))
     input_fit: str = _opt("crop", choices=("squash", "crop"))
     init_model: str | None = None
+    average_models: list[str] = field(default_factory=list)
     background_class: str | None = None
 
 
@@ -381,6 +382,7 @@ PATH_KEYS = (
     "train.extra_data_dirs",
     "train.video_dir",
     "train.init_model",
+    "train.average_models",
     "evaluate.clips",
     "evaluate.output_dir",
 )

@@ -43,6 +43,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     config_flag(p, "--augment", key=t + "augment", choices=("flip", "video"), help="fine-tuning augmentation")
     config_flag(p, "--input-fit", key=t + "input_fit", choices=("squash", "crop"), help="how an image meets the square input")
     config_flag(p, "--init-model", key=t + "init_model", help="fine-tune this .keras model further instead of a new head")
+    config_flag(
+        p, "--average-models", key=t + "average_models", dest="average_models",
+        help="comma-separated .keras models of one lineage: start from the mean of their weights",
+    )
     config_flag(p, "--background-class", key=t + "background_class", help="add a no-sport class of this name")
 
 

@@ -39,6 +39,7 @@ from vidclf.training.backbones import BACKBONES, build_backbone
 from vidclf.training.dataset import load_images, scan_classes, stratified_split
 from vidclf.training.export import export_tflite
 from vidclf.training.report import classification_report, write_confusion_csv
+from vidclf.training.soup import average_models
 from vidclf.training.video_data import VideoFrameBatches, extra_items, load_raw, video_frames
 
 
@@ -122,6 +123,8 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     import tensorflow as tf
 
     console = console or Console(stderr=True)
+    if cfg.init_model and cfg.average_models:
+        raise VidclfError("give train.init_model or train.average_models, not both")
     keras.utils.set_random_seed(cfg.seed)
     started = time.perf_counter()
     class_names, items = scan_classes(cfg.data_dir, cfg.classes, cfg.max_images_per_class)
@@ -172,7 +175,11 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
             return keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
 
         monitor = "val_loss" if len(y_val) else "loss"
-        if cfg.init_model:
+        if cfg.average_models:
+            starts = [(path, _start_from(path, class_names, "train.average_models")) for path in cfg.average_models]
+            model, history = average_models(starts), {}
+            backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+        elif cfg.init_model:
             model, history = _start_from(cfg.init_model, class_names), {}
             backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
         else:
@@ -342,7 +349,7 @@ def _train_head(cfg: TrainConfig, backbone, spec, name: str, class_names: list[s
     return model, history
 
 
-def _start_from(path: str, class_names: list[str]):
+def _start_from(path: str, class_names: list[str], key: str = "train.init_model"):
     """An existing model of this project to fine-tune further. Its classes must be ours, or
     ours less the last (a background class being added): the head then grows by one output,
     the old classes keeping their weights."""
@@ -350,11 +357,11 @@ def _start_from(path: str, class_names: list[str]):
 
     labels = load_labels(default_labels_path(path))
     if labels != class_names and labels != class_names[:-1]:
-        raise VidclfError(f"train.init_model {path} has classes {labels}, the data has {class_names}")
+        raise VidclfError(f"{key} {path} has classes {labels}, the data has {class_names}")
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as exc:  # keras raises many types for a bad file
-        raise VidclfError(f"cannot load train.init_model {path}: {str(exc).splitlines()[0][:200]}") from None
+        raise VidclfError(f"cannot load {key} {path}: {str(exc).splitlines()[0][:200]}") from None
     if labels == class_names:
         return model
     old = model.get_layer("predictions")
@@ -386,12 +393,17 @@ def model_card(metrics: dict, report_text: str) -> str:
     split = (
         f"train {images['train']}, val {images['val']}, test {images['test']} images ({images['unreadable']} unreadable skipped)"
     )
+    start = ""
+    if cfg.get("average_models"):
+        start = f"\n- **Weights**: the mean of {', '.join(f'`{m}`' for m in cfg['average_models'])} (a model soup)"
+    elif cfg.get("init_model"):
+        start = f"\n- **Started from**: `{cfg['init_model']}`"
     return f"""# Model card: {metrics["name"]}
 
 Image classifier for sports scenes, trained by `train.py` (vidclf).
 
 - **Classes ({len(metrics["classes"])})**: {", ".join(metrics["classes"])}
-- **Backbone**: {metrics["backbone"]} (ImageNet-pretrained, frozen{tuned}) + dropout {cfg["dropout"]} + softmax head
+- **Backbone**: {metrics["backbone"]} (ImageNet-pretrained, frozen{tuned}) + dropout {cfg["dropout"]} + softmax head{start}
 - **Input**: RGB square, {fit_text}; normalisation is inside the model
 - **Data**: `{cfg["data_dir"]}`, stratified split seed {cfg["seed"]}: {split}{extra_data}
 - **Training**: {metrics["epochs_run"]} epochs, {metrics["train_seconds"]:.0f} s wall on {metrics["cpu"]}
