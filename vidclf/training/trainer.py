@@ -175,12 +175,13 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
             return keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
 
         monitor = "val_loss" if len(y_val) else "loss"
-        if cfg.average_models:
-            starts = [(path, _start_from(path, class_names, "train.average_models")) for path in cfg.average_models]
-            model, history = average_models(starts), {}
-            backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
-        elif cfg.init_model:
-            model, history = _start_from(cfg.init_model, class_names), {}
+        if cfg.average_models or cfg.init_model:  # an existing model (or the mean of several): no new head
+            if cfg.average_models:
+                starts = [(path, _start_from(path, class_names, "train.average_models")) for path in cfg.average_models]
+                model = average_models(starts)
+            else:
+                model = _start_from(cfg.init_model, class_names)
+            history = {}
             backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
         else:
             model, history = _train_head(cfg, backbone, spec, name, class_names, parts, progress, loss_fn)
