@@ -205,12 +205,16 @@ def test_a_predictor_pool_serves_each_stream_in_order_and_shares_the_long_ones(s
 def test_several_sources_decode_with_one_thread_each_and_one_source_with_ffmpegs_default():
     from vidclf.config import SourceConfig, load_config, override
     from vidclf.streaming.multi import plan_streams, streams_from_sources
-    from vidclf.streaming.source import open_source, parse_source
+    from vidclf.streaming.source import decoding_threads, open_source, parse_source
 
+    # the rule vidclf batch applies to its workers too
+    assert (decoding_threads(0, 1), decoding_threads(0, 2), decoding_threads(3, 2)) == (0, 1, 3)
     cfg = override(load_config(), {"sources": streams_from_sources([str(DEMO), str(FENCING)]), "display.window": "off"})
     plans = plan_streams(cfg)
     assert [c.source.decode_threads for _, c in plans] == [1, 1]
     assert plan_streams(override(cfg, {"source.decode_threads": 3}))[0][1].source.decode_threads == 3  # the user's choice stays
+    one = override(cfg, {"sources": streams_from_sources([str(DEMO)])})
+    assert [c.source.decode_threads for _, c in plan_streams(one)] == [0]  # alone: FFmpeg's own choice, as without sources:
     for decode_threads, expected in ((1, 1), (3, 3)):
         capture, _info, _first = open_source(parse_source(str(DEMO)), SourceConfig(decode_threads=decode_threads))
         assert int(capture.get(cv2.CAP_PROP_N_THREADS)) == expected  # FFmpeg really got the setting

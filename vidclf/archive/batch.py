@@ -25,6 +25,7 @@ from vidclf.config import Config, override
 from vidclf.sinks.outputs import check_writable
 from vidclf.sinks.progress import progress_bar
 from vidclf.sinks.terminal import detach
+from vidclf.streaming.source import decoding_threads
 
 SUMMARY_NAME = "batch_summary.json"
 
@@ -51,8 +52,7 @@ def run_batch(
             results.append(earlier)
         else:
             todo.append(job)
-    if workers > 1 and not cfg.source.decode_threads:  # videos side by side: one decoding thread each costs less CPU
-        cfg = override(cfg, {"source.decode_threads": 1})
+    cfg = override(cfg, {"source.decode_threads": decoding_threads(cfg.source.decode_threads, workers)})
     console = Console(file=sys.stderr)  # the progress bar; the table goes to stdout
     started = time.monotonic()
     run = run_ray(todo, cfg, workers, address) if engine == "ray" else run_local(todo, cfg, workers)

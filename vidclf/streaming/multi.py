@@ -58,7 +58,7 @@ from vidclf.streaming.pipeline import (
     summarise_stream,
 )
 from vidclf.streaming.predictor import PredictorPool
-from vidclf.streaming.source import parse_source
+from vidclf.streaming.source import decoding_threads, parse_source
 
 NAME_FIELD = "{name}"
 MOSAIC_INTERVAL_S = 0.04  # the grid window is redrawn ~25 times a second, whatever the streams' rates
@@ -112,8 +112,7 @@ def plan_streams(cfg: Config) -> list[tuple[str, Config]]:
             "display.window": "off",
             "dashboard.enabled": "off",
             "dashboard.progress": "off",
-            # the streams already run side by side: one decoding thread each costs less CPU
-            "source.decode_threads": cfg.source.decode_threads or 1,
+            "source.decode_threads": decoding_threads(cfg.source.decode_threads, len(names)),
         }
         # no server of its own: the streams share one (run_streams); override() skips None values
         plans.append((name, dataclasses.replace(override(cfg, values), sources=[], serve=ServeConfig())))
