@@ -268,3 +268,61 @@ def test_average_models_and_init_model_together_is_one_error_line(tiny_run, tmp_
     result = run_cli("train.py", "--data-dir", str(SPORTS), "--classes", "football,tennis,weight_lifting",
                      "--init-model", model, "--average-models", f"{model},{model}", "--output-dir", str(tmp_path))
     assert_one_line_error(result, "train.init_model or train.average_models")
+
+
+def test_a_model_written_at_a_larger_input_size_keeps_its_weights(tiny_run, tmp_path, shared):
+    """train.export_size: the same weights in a model for 256 px inputs, tested and calibrated
+    at 256; its outputs equal those of the 224 px TFLite graph run at 256 by the interpreter
+    (a second, independent way to run the same weights at that size)."""
+    from vidclf.runtime.classifier import _litert_interpreter
+
+    big = train(
+        TrainConfig(**{**TINY, "fine_tune_epochs": 0}, output_dir=str(tmp_path / "big"), quantize=False,
+                    init_model=str(tiny_run.model_path), export_size=256),
+        name="big",
+    )
+    for fname in ("big.keras", "big.tflite"):
+        assert load_classifier(big.output_dir / fname).input_size == 256
+    for a, b in zip(keras_weights(tiny_run.model_path), keras_weights(big.model_path), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert big.metrics["input_size"] == 256 and big.metrics["train_input_size"] == 224
+    assert json.loads((big.output_dir / "big.calibration.json").read_text())["images"] == 9
+    assert "tested and calibrated at 256" in (big.output_dir / "MODEL_CARD.md").read_text()
+
+    _names, items = scan_classes(SPORTS, TINY["classes"], 2)
+    images = load_images(items, 256, fit="crop")[0].astype(np.float32)
+    interpreter = _litert_interpreter(model_path=str(tiny_run.output_dir / "tiny.tflite"), num_threads=2)
+    index = interpreter.get_input_details()[0]["index"]
+    interpreter.resize_tensor_input(index, [1, 256, 256, 3])
+    interpreter.allocate_tensors()
+    expected = []
+    for image in images:
+        interpreter.set_tensor(index, image[np.newaxis])
+        interpreter.invoke()
+        expected.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0].copy())
+    np.testing.assert_allclose(load_classifier(big.model_path).predict(images), np.stack(expected), atol=1e-4)
+
+    # and from a model written at 256, a run trains and tests at the backbone's own 224 again
+    back = train(
+        TrainConfig(**{**TINY, "fine_tune_epochs": 0}, output_dir=str(tmp_path / "back"), quantize=False,
+                    init_model=str(big.model_path)),
+        name="back",
+    )
+    assert load_classifier(back.output_dir / "back.tflite").input_size == 224 and back.metrics["input_size"] == 224
+    for a, b in zip(keras_weights(tiny_run.model_path), keras_weights(back.model_path), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_training_at_a_smaller_input_size_and_writing_the_model_at_another(tmp_path, shared):
+    """train.input_size 160 (head and fine-tuning at 160 px), export_size 224: the written
+    files take 224 px inputs and the metrics say both sizes."""
+    run = train(
+        TrainConfig(**{**TINY, "epochs": 2}, output_dir=str(tmp_path / "small"), quantize=False, input_size=160,
+                    export_size=224),
+        name="small",
+    )
+    assert run.metrics["train_input_size"] == 160 and run.metrics["input_size"] == 224
+    assert run.metrics["epochs_run"] >= 2  # the head and the fine-tuning epoch ran at 160
+    for fname in ("small.keras", "small.tflite"):
+        assert load_classifier(run.output_dir / fname).input_size == 224
+    assert "trained at 160, tested and calibrated at 224" in (run.output_dir / "MODEL_CARD.md").read_text()

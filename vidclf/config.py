@@ -154,6 +154,8 @@ class TrainConfig:
     init_model: str | None = None
     average_models: list[str] = field(default_factory=list)
     background_class: str | None = None
+    input_size: int = _opt(0, min=0, max=2048)
+    export_size: int = _opt(0, min=0, max=2048)
 
 
 @dataclass(frozen=True)

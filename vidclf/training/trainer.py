@@ -37,7 +37,7 @@ from vidclf.runtime.calibration import write_calibration
 from vidclf.runtime.classifier import default_labels_path, load_classifier, load_labels
 from vidclf.training.backbones import BACKBONES, build_backbone
 from vidclf.training.dataset import load_images, scan_classes, stratified_split
-from vidclf.training.export import export_tflite
+from vidclf.training.export import export_tflite, with_input_size
 from vidclf.training.report import classification_report, write_confusion_csv
 from vidclf.training.soup import average_models
 from vidclf.training.video_data import VideoFrameBatches, extra_items, load_raw, video_frames
@@ -144,7 +144,10 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     except OSError as exc:
         raise VidclfError(f"cannot create output folder {out}: {exc.strerror}") from None
     spec = BACKBONES[cfg.backbone]
+    size = cfg.input_size or spec.input_size  # what training sees; the written model: cfg.export_size
     backbone = build_backbone(cfg.backbone, cfg.backbone_weights)
+    if size != spec.input_size:
+        backbone = with_input_size(backbone, size)
     backbone.trainable = False
     console.print(
         f"[bold]{len(class_names)} classes[/], train {len(split.train)} / val {len(split.val)} / test {len(split.test)} images, "
@@ -156,7 +159,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
         unreadable = []
         for part in ("train", "val", "test"):
             task = progress.add_task(f"load {part}", total=None, info="")
-            images, labels, bad = load_images(getattr(split, part), spec.input_size, fit=cfg.input_fit)
+            images, labels, bad = load_images(getattr(split, part), size, fit=cfg.input_fit)
             progress.update(task, total=len(labels), completed=len(labels))
             unreadable += bad
             parts[part] = (images, labels)
@@ -181,10 +184,12 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
                 model = average_models(starts)
             else:
                 model = _start_from(cfg.init_model, class_names)
+            if model.input_shape[1] != size:  # written at another size: trained and tested at the training size
+                model = with_input_size(model, size)
             history = {}
             backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
         else:
-            model, history = _train_head(cfg, backbone, spec, name, class_names, parts, progress, loss_fn)
+            model, history = _train_head(cfg, backbone, size, name, class_names, parts, progress, loss_fn)
         head_epochs = len(history.get("loss", []))  # where the curves mark fine-tuning's start
 
         if cfg.fine_tune_epochs:
@@ -210,7 +215,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
                     console.print(f"+ {len(frames)} frames of training clips from {cfg.video_dir}")
                 weights = _class_weights(raw_labels, n_classes)
                 train_ds = VideoFrameBatches(
-                    raw, raw_labels, n_classes, cfg.batch_size, spec.input_size, cfg.input_fit, cfg.seed, weights, workers=2
+                    raw, raw_labels, n_classes, cfg.batch_size, size, cfg.input_fit, cfg.seed, weights, workers=2
                 )
             else:
                 train_ds = (
@@ -240,6 +245,11 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
             backbone.trainable = False
 
     train_seconds = time.perf_counter() - started
+    if cfg.export_size and cfg.export_size != size:
+        # Written, tested and calibrated at the size streaming will run it at
+        model = with_input_size(model, cfg.export_size)
+        x_val = load_images(split.val, cfg.export_size, fit=cfg.input_fit)[0]
+        x_test = load_images(split.test, cfg.export_size, fit=cfg.input_fit)[0]
 
     model_path = out / f"{name}.keras"
     # A fresh Model over the same layers has no optimizer: the file holds weights only (the
@@ -259,7 +269,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
         probs = np.concatenate([clf.predict(x_test[i : i + 32]) for i in range(0, len(x_test), 32)])
         evaluations[path.name] = {
             "predictions": probs.argmax(1),
-            "ms_per_frame": _median_ms_per_frame(clf, spec.input_size),
+            "ms_per_frame": _median_ms_per_frame(clf, clf.input_size),
             "size_mb": path.stat().st_size / 1e6,
         }
     # Temperature scaling on the validation images: "uncertain" thresholds then mean what they say
@@ -278,6 +288,8 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
         "name": name,
         "classes": class_names,
         "backbone": cfg.backbone,
+        "input_size": cfg.export_size or size,
+        "train_input_size": size,
         "images": {
             "train": len(y_train),
             "val": len(y_val),
@@ -314,7 +326,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     return TrainResult(out, class_names, model_path, tflite_paths, summary["accuracy"], train_seconds, metrics)
 
 
-def _train_head(cfg: TrainConfig, backbone, spec, name: str, class_names: list[str], parts: dict, progress, loss_fn):
+def _train_head(cfg: TrainConfig, backbone, size: int, name: str, class_names: list[str], parts: dict, progress, loss_fn):
     """Cache the frozen backbone's features once, train the dropout + softmax head on them;
     return the image model (backbone + head) and the training history."""
     import keras
@@ -345,7 +357,7 @@ def _train_head(cfg: TrainConfig, backbone, spec, name: str, class_names: list[s
         ],
     ).history
 
-    image_in = keras.Input((spec.input_size, spec.input_size, 3), name="image")
+    image_in = keras.Input((size, size, 3), name="image")
     model = keras.Model(image_in, dense(dropout(backbone(image_in))), name=name)
     return model, history
 
@@ -390,6 +402,10 @@ def model_card(metrics: dict, report_text: str) -> str:
     fit = cfg.get("input_fit", "squash")
     how = "the centred square of the frame" if fit == "crop" else "the whole frame resized"
     fit_text = f"`{fit}` fit ({how}, `vidclf.runtime.preprocess.prepare_image`)"
+    size = metrics.get("input_size")
+    size_text = f" {size}x{size}" if size else ""
+    if size and size != metrics.get("train_input_size"):
+        size_text += f" (trained at {metrics['train_input_size']}, tested and calibrated at {size})"
     extra_data = f"; also {', '.join(sources)} (augmentation: {cfg.get('augment')})" if sources else ""
     split = (
         f"train {images['train']}, val {images['val']}, test {images['test']} images ({images['unreadable']} unreadable skipped)"
@@ -405,7 +421,7 @@ Image classifier for sports scenes, trained by `train.py` (vidclf).
 
 - **Classes ({len(metrics["classes"])})**: {", ".join(metrics["classes"])}
 - **Backbone**: {metrics["backbone"]} (ImageNet-pretrained, frozen{tuned}) + dropout {cfg["dropout"]} + softmax head{start}
-- **Input**: RGB square, {fit_text}; normalisation is inside the model
+- **Input**: RGB square{size_text}, {fit_text}; normalisation is inside the model
 - **Data**: `{cfg["data_dir"]}`, stratified split seed {cfg["seed"]}: {split}{extra_data}
 - **Training**: {metrics["epochs_run"]} epochs, {metrics["train_seconds"]:.0f} s wall on {metrics["cpu"]}
 - **Test accuracy**: {metrics["test_accuracy"]:.3f} (macro F1 {metrics["test_macro_f1"]:.3f}); \
