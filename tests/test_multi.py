@@ -202,7 +202,7 @@ def test_a_predictor_pool_serves_each_stream_in_order_and_shares_the_long_ones(s
         assert long_passes > 0, f"{worker.name} never served a long stream: {worker.passes_by_channel}"
 
 
-def test_several_sources_decode_with_one_thread_each_and_one_source_with_ffmpegs_default():
+def test_decoding_threads_one_each_and_ffmpegs_own_count_only_for_a_file_past_1080p(tmp_path):
     from vidclf.config import SourceConfig, load_config, override
     from vidclf.streaming.multi import plan_streams, streams_from_sources
     from vidclf.streaming.source import decoding_threads, open_source, parse_source
@@ -214,11 +214,23 @@ def test_several_sources_decode_with_one_thread_each_and_one_source_with_ffmpegs
     assert [c.source.decode_threads for _, c in plans] == [1, 1]
     assert plan_streams(override(cfg, {"source.decode_threads": 3}))[0][1].source.decode_threads == 3  # the user's choice stays
     one = override(cfg, {"sources": streams_from_sources([str(DEMO)])})
-    assert [c.source.decode_threads for _, c in plan_streams(one)] == [0]  # alone: FFmpeg's own choice, as without sources:
-    for decode_threads, expected in ((1, 1), (3, 3)):
-        capture, _info, _first = open_source(parse_source(str(DEMO)), SourceConfig(decode_threads=decode_threads))
-        assert int(capture.get(cv2.CAP_PROP_N_THREADS)) == expected  # FFmpeg really got the setting
+    assert [c.source.decode_threads for _, c in plan_streams(one)] == [0]  # alone: auto, as without sources:
+
+    def threads_opened(path, decode_threads):
+        capture, _info, _first = open_source(parse_source(str(path)), SourceConfig(decode_threads=decode_threads))
+        threads = int(capture.get(cv2.CAP_PROP_N_THREADS))  # what FFmpeg really got
         capture.release()
+        return threads
+
+    big = tmp_path / "past_1080p.mp4"  # 2048 x 1152: more pixels than 1920 x 1080
+    writer = cv2.VideoWriter(str(big), cv2.VideoWriter_fourcc(*"mp4v"), 30, (2048, 1152))
+    for i in range(3):
+        writer.write(np.full((1152, 2048, 3), 40 * i, np.uint8))
+    writer.release()
+    ffmpegs_own = int(cv2.VideoCapture(str(big), cv2.CAP_FFMPEG, []).get(cv2.CAP_PROP_N_THREADS))
+    assert threads_opened(DEMO, 0) == 1  # auto: one thread for 240p
+    assert threads_opened(big, 0) == ffmpegs_own  # auto: FFmpeg's own count past 1080p
+    assert threads_opened(big, 1) == 1 and threads_opened(DEMO, 3) == 3  # a value set is kept
 
 
 def test_one_browser_view_server_for_several_streams(tmp_path, shared):

