@@ -58,7 +58,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class SourceConfig:
     source: str = "models/demo/basketball_gym_shooting.mp4"
-    queue_size: int = _opt(4, min=1, max=1024)
+    queue_size: int = _opt(8, min=1, max=1024)
     realtime: bool = False
     loop: bool = False
     open_timeout_s: float = _opt(10.0, min=0.1, max=3600.0)
