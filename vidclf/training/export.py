@@ -7,10 +7,10 @@ same predictor code runs either file.
 
 Usage::
 
-    from vidclf.training.export import export_tflite
+    from vidclf.training.export import export_tflite, with_input_size
     export_tflite(model, "models/sports22.tflite")
     export_tflite(model, "models/sports22.int8.tflite", quantize=True)
-    export_tflite(with_input_size(model, 240), "models/sports22.tflite")   # run at 240 px
+    export_tflite(with_input_size(model, 256), "runs/x/x256.tflite")       # same weights, 256 px input
     export_onnx(model, "models/sports22.onnx")
     check_export(model, "models/sports22.onnx")     # largest probability difference
 """
