@@ -10,7 +10,7 @@ import pytest
 from vidclf.errors import VidclfError
 from vidclf.sinks.results import SegmentTracker
 from vidclf.streaming.frame_queue import FrameQueue
-from vidclf.streaming.messages import END_OF_STREAM
+from vidclf.streaming.messages import END_OF_STREAM, StreamReset
 from vidclf.streaming.smoothing import ExponentialAverage, RollingMean, make_smoother
 from vidclf.streaming.source import backoff_delays, parse_source
 
@@ -23,6 +23,25 @@ def test_drop_oldest_queue_keeps_newest_and_counts_drops():
     assert [q.get(0) for _ in range(3)] == [7, 8, 9]
     with pytest.raises(queue.Empty):
         q.get(timeout=0.01)
+
+
+def test_a_burst_of_frames_after_a_reconnect_never_pushes_out_the_reset():
+    """A live queue full of the frames that arrive in a burst behind a StreamReset (an RTSP
+    server that comes back sends its buffer at once) drops frames, not the reset: lost, the
+    new scene would be averaged with the old one (seen in test_rtsp's reconnect test)."""
+    q = FrameQueue(3, drop_oldest=True)
+    q.put(0)
+    reset = StreamReset(1, "reconnected")
+    assert q.put(reset, force=True)
+    for i in range(1, 10):
+        assert q.put(i)
+    assert q.dropped == 7 and len(q) == 4  # 3 frames + the reset
+    assert [q.get(0) for _ in range(4)] == [reset, 7, 8, 9]
+    q.put(10)
+    q.put(END_OF_STREAM, force=True)
+    for i in range(11, 14):
+        q.put(i)
+    assert [q.get(0) for _ in range(4)] == [END_OF_STREAM, 11, 12, 13]
 
 
 def test_blocking_queue_loses_nothing_and_honours_stop():

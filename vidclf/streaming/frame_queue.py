@@ -28,7 +28,9 @@ class FrameQueue:
         self.maxsize = maxsize
         self.drop_oldest = drop_oldest
         self.dropped = 0
-        self._items: collections.deque[Any] = collections.deque()
+        # (item, is_control): control messages (put with force) are never pushed out
+        self._items: collections.deque[tuple[Any, bool]] = collections.deque()
+        self._frames = 0  # items that are not control messages
         self._cond = threading.Condition()
         self._doorbells: list[threading.Event] = []
 
@@ -44,23 +46,29 @@ class FrameQueue:
     def put(self, item: Any, stop: threading.Event | None = None, force: bool = False) -> bool:
         """Add ``item``. Blocking mode waits for room (checking ``stop`` every 0.1 s) and
         returns False if stopped first. ``force`` is for control messages (end of stream,
-        reset): they are appended at once even when the queue is full, and push nothing out,
-        so neither they nor a frame can be lost. The queue then holds at most ``maxsize``
-        frames plus those few control messages.
+        reset): they are appended at once even when the queue is full, and push nothing out;
+        a frame put later pushes out the oldest *frame*, never a control message ahead of it.
+        The queue holds at most ``maxsize`` frames plus those few control messages.
         """
         with self._cond:
             if force:
                 pass
             elif self.drop_oldest:
-                if len(self._items) >= self.maxsize:
-                    self._items.popleft()
+                if self._frames >= self.maxsize:
+                    # the oldest frame, never a control message waiting ahead of it: a reset
+                    # lost here would leave the new scene averaged with the old one
+                    oldest = next(i for i, (_, control) in enumerate(self._items) if not control)
+                    del self._items[oldest]
+                    self._frames -= 1
                     self.dropped += 1
             else:
-                while len(self._items) >= self.maxsize:
+                while self._frames >= self.maxsize:
                     if stop is not None and stop.is_set():
                         return False
                     self._cond.wait(0.1)
-            self._items.append(item)
+            self._items.append((item, force))
+            if not force:
+                self._frames += 1
             self._cond.notify_all()
             for doorbell in self._doorbells:
                 doorbell.set()
@@ -74,6 +82,8 @@ class FrameQueue:
                 if remaining is not None and remaining <= 0:
                     raise queue.Empty
                 self._cond.wait(remaining)
-            item = self._items.popleft()
+            item, control = self._items.popleft()
+            if not control:
+                self._frames -= 1
             self._cond.notify_all()
             return item
