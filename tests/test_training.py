@@ -302,15 +302,23 @@ def test_a_model_written_at_a_larger_input_size_keeps_its_weights(tiny_run, tmp_
         expected.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0].copy())
     np.testing.assert_allclose(load_classifier(big.model_path).predict(images), np.stack(expected), atol=1e-4)
 
-    # and from a model written at 256, a run trains and tests at the backbone's own 224 again
+    # a run started from the 256 px model keeps its size unless told another (not the backbone's 224)
+    kept = train(
+        TrainConfig(**{**TINY, "fine_tune_epochs": 0}, output_dir=str(tmp_path / "kept"), quantize=False,
+                    init_model=str(big.model_path)),
+        name="kept",
+    )
+    assert kept.metrics["train_input_size"] == 256 and load_classifier(kept.output_dir / "kept.tflite").input_size == 256
+    # and told 224, it trains and tests at 224 again, with the same weights
     back = train(
         TrainConfig(**{**TINY, "fine_tune_epochs": 0}, output_dir=str(tmp_path / "back"), quantize=False,
-                    init_model=str(big.model_path)),
+                    init_model=str(big.model_path), input_size=224),
         name="back",
     )
     assert load_classifier(back.output_dir / "back.tflite").input_size == 224 and back.metrics["input_size"] == 224
-    for a, b in zip(keras_weights(tiny_run.model_path), keras_weights(back.model_path), strict=True):
-        np.testing.assert_array_equal(a, b)
+    for run in (kept, back):
+        for a, b in zip(keras_weights(tiny_run.model_path), keras_weights(run.model_path), strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_training_at_a_smaller_input_size_and_writing_the_model_at_another(tmp_path, shared):

@@ -48,7 +48,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="comma-separated .keras models of one lineage: start from the mean of their weights",
     )
     config_flag(p, "--background-class", key=t + "background_class", help="add a no-sport class of this name")
-    config_flag(p, "--input-size", key=t + "input_size", type=int, help="input size training runs at (0 = the backbone's own)")
+    config_flag(
+        p, "--input-size", key=t + "input_size", type=int,
+        help="input size training runs at (0 = the backbone's or start model's own)",
+    )
     config_flag(
         p, "--export-size", key=t + "export_size", type=int,
         help="input size of the written model, tested and calibrated at it (0 = --input-size)",

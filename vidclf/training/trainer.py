@@ -143,15 +143,29 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise VidclfError(f"cannot create output folder {out}: {exc.strerror}") from None
-    spec = BACKBONES[cfg.backbone]
-    size = cfg.input_size or spec.input_size  # what training sees; the written model: cfg.export_size
-    backbone = build_backbone(cfg.backbone, cfg.backbone_weights)
-    if size != spec.input_size:
-        backbone = with_input_size(backbone, size)
+    # Backbone or start model first, before the images load: a bad file fails at once, and a start
+    # model's own input size is the default size (`size`: what training sees; written: cfg.export_size).
+    new_head = not (cfg.init_model or cfg.average_models)
+    if new_head:
+        size = cfg.input_size or BACKBONES[cfg.backbone].input_size
+        backbone = build_backbone(cfg.backbone, cfg.backbone_weights)
+        if size != BACKBONES[cfg.backbone].input_size:
+            backbone = with_input_size(backbone, size)
+    else:  # an existing model (or the mean of several): no new head
+        if cfg.average_models:
+            starts = [(path, _start_from(path, class_names, "train.average_models")) for path in cfg.average_models]
+            model = average_models(starts)
+        else:
+            model = _start_from(cfg.init_model, class_names)
+        size = cfg.input_size or model.input_shape[1]
+        if model.input_shape[1] != size:
+            model = with_input_size(model, size)
+        backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
     backbone.trainable = False
+    backbone_name = cfg.backbone if new_head else backbone.name  # a start model's own, whatever train.backbone says
     console.print(
         f"[bold]{len(class_names)} classes[/], train {len(split.train)} / val {len(split.val)} / test {len(split.test)} images, "
-        f"backbone {cfg.backbone}"
+        f"backbone {backbone_name}"
     )
 
     with _progress(console) as progress:
@@ -178,18 +192,10 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
             return keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
 
         monitor = "val_loss" if len(y_val) else "loss"
-        if cfg.average_models or cfg.init_model:  # an existing model (or the mean of several): no new head
-            if cfg.average_models:
-                starts = [(path, _start_from(path, class_names, "train.average_models")) for path in cfg.average_models]
-                model = average_models(starts)
-            else:
-                model = _start_from(cfg.init_model, class_names)
-            if model.input_shape[1] != size:  # written at another size: trained and tested at the training size
-                model = with_input_size(model, size)
-            history = {}
-            backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
-        else:
+        if new_head:
             model, history = _train_head(cfg, backbone, size, name, class_names, parts, progress, loss_fn)
+        else:
+            history = {}
         head_epochs = len(history.get("loss", []))  # where the curves mark fine-tuning's start
 
         if cfg.fine_tune_epochs:
@@ -287,7 +293,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     metrics = {
         "name": name,
         "classes": class_names,
-        "backbone": cfg.backbone,
+        "backbone": backbone_name,
         "input_size": cfg.export_size or size,
         "train_input_size": size,
         "images": {
