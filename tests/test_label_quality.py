@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import CLIPS, ROOT, SPORTS, read_jsonl, run_cli
 
+from vidclf.config import ModelConfig, TrainConfig
 from vidclf.evaluation.clips import ClipTruth, load_ground_truth, score_clip, switch_latencies
 from vidclf.runtime.calibration import apply_temperature, fit_temperature, negative_log_likelihood
 from vidclf.runtime.classifier import load_classifier
@@ -211,3 +212,14 @@ def test_training_batches_and_streaming_share_the_frame_to_input_function(tmp_pa
     cv2.imwrite(str(item), wide, [cv2.IMWRITE_JPEG_QUALITY, 100])
     loaded, _labels, _bad = load_images([LabelledImage(item, 0)], 224, fit="crop")
     assert np.abs(loaded[0].astype(int) - prepare_image(cv2.imread(str(item)), 224, "crop").astype(int)).max() == 0
+
+    # called without a fit, the library fits as config.yaml's defaults say (the shipped model's)
+    default = ModelConfig().input_fit
+    assert default == TrainConfig().input_fit
+    assert np.array_equal(prepare_image(wide, 224), prepare_image(wide, 224, default))
+    photos = [LabelledImage(item, 0)]
+    assert np.array_equal(load_images(photos, 224)[0], load_images(photos, 224, fit=default)[0])
+    predictor = Predictor(clf, make_smoother("none"), frames, out, threading.Event(), PipelineStats())
+    (prediction,) = predictor.predict([Frame(0, wide, 0.0, 0.0)])
+    direct = apply_temperature(clf.predict(prepare_image(wide, clf.input_size, default)[np.newaxis]), clf.temperature)[0]
+    np.testing.assert_allclose(prediction.probs, direct, atol=1e-6)

@@ -7,12 +7,15 @@ square, and the BGR -> RGB swap: training, the predictor (and so evaluation) all
 
 A 16:9 video frame meets a square input in one of two ways (``fit``):
 
-* ``squash`` (default) — resize the whole frame to the square: nothing is lost, everything
-  is narrower. Training squashes its photos the same way, and its video augmentation
-  (:mod:`vidclf.training.augment`) widens them to 4:3 ... 16:9 first, so the model learns squashed
-  wide frames.
-* ``crop`` — the largest centred square: no distortion, but the sides of a wide shot
-  (often where the ball, the net or the hoop is) are gone.
+* ``crop`` (default, the shipped model's) — the largest centred square: no distortion, but the
+  sides of a wide shot (sometimes where the ball, the net or the hoop is) are gone. Measured on
+  the validation clips it names frames better (model card).
+* ``squash`` — resize the whole frame to the square: nothing is lost, everything is narrower.
+
+Training prepares its photos with the same fit, and its video augmentation
+(:mod:`vidclf.training.augment`) reframes them to 9:16 ... 16:9 first, so the model learns frames
+as streaming will show them. A model runs best with the fit it was trained with (its
+``metrics.json`` says which).
 
 Usage::
 
@@ -27,6 +30,7 @@ import cv2
 import numpy as np
 
 FITS = ("squash", "crop")
+DEFAULT_FIT = "crop"  # the shipped model's; config.yaml's model.input_fit and train.input_fit default to it too
 
 
 def center_square(bgr: np.ndarray) -> np.ndarray:
@@ -60,7 +64,7 @@ def shrink(bgr: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(bgr, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def prepare_image(bgr: np.ndarray, size: int, fit: str = "squash") -> np.ndarray:
+def prepare_image(bgr: np.ndarray, size: int, fit: str = DEFAULT_FIT) -> np.ndarray:
     """Fit an OpenCV BGR image into ``size`` x ``size`` (see ``fit``) and return it as RGB uint8."""
     if fit == "crop":
         bgr = center_square(bgr)

@@ -44,7 +44,7 @@ import numpy as np
 
 from vidclf.runtime.calibration import apply_temperature
 from vidclf.runtime.classifier import Classifier
-from vidclf.runtime.preprocess import prepare_image
+from vidclf.runtime.preprocess import DEFAULT_FIT, prepare_image
 from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
 from vidclf.streaming.frame_queue import FrameQueue
 from vidclf.streaming.messages import END_OF_STREAM, Frame, Prediction, StreamReset
@@ -137,7 +137,7 @@ class SharedPredictor(threading.Thread):
         channels: list[Channel],
         stop: threading.Event,
         max_batch: int = 8,
-        fit: str = "squash",
+        fit: str = DEFAULT_FIT,
         sharers: int = 1,
     ):
         super().__init__(name="predictor", daemon=True)
@@ -289,7 +289,7 @@ class PredictorPool:
     """
 
     def __init__(self, classifiers: list[Classifier], channels: list[Channel], stop: threading.Event, max_batch: int = 8,
-                 fit: str = "squash"):
+                 fit: str = DEFAULT_FIT):
         k = len(classifiers)
         self.channels = channels
         self.workers = [SharedPredictor(clf, channels, stop, max_batch, fit, sharers=k) for clf in classifiers]
@@ -338,7 +338,7 @@ class Predictor(SharedPredictor):
         max_batch: int = 8,
         decoder: LabelDecoder | None = None,
         cuts: SceneCutDetector | None = None,
-        fit: str = "squash",
+        fit: str = DEFAULT_FIT,
         classify_fps: float | None = None,
         live: bool = False,
     ):

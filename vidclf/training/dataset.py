@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from vidclf.errors import VidclfError
-from vidclf.runtime.preprocess import prepare_image
+from vidclf.runtime.preprocess import DEFAULT_FIT, prepare_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -102,7 +102,7 @@ def _read(path: Path, size: int, fit: str) -> np.ndarray | None:
 
 
 def load_images(
-    items: list[LabelledImage], size: int, workers: int = 2, fit: str = "squash"
+    items: list[LabelledImage], size: int, workers: int = 2, fit: str = DEFAULT_FIT
 ) -> tuple[np.ndarray, np.ndarray, list[Path]]:
     """Decode and resize ``items`` in parallel; return ``(images uint8 NHWC RGB, labels, unreadable paths)``."""
     with ThreadPoolExecutor(max_workers=workers) as pool:  # cv2 releases the GIL while decoding

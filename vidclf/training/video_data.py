@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from vidclf.errors import VidclfError
-from vidclf.runtime.preprocess import prepare_image
+from vidclf.runtime.preprocess import DEFAULT_FIT, prepare_image
 from vidclf.training.augment import video_frame
 from vidclf.training.dataset import IMAGE_SUFFIXES, LabelledImage, decode_image
 
@@ -122,7 +122,7 @@ class VideoFrameBatches(keras.utils.PyDataset):
         n_classes: int,
         batch_size: int,
         size: int,
-        fit: str = "squash",
+        fit: str = DEFAULT_FIT,
         seed: int = 0,
         class_weights: dict[int, float] | None = None,
         **kwargs,
