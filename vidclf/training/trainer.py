@@ -120,135 +120,45 @@ def _median_ms_per_frame(clf, size: int, runs: int = 60) -> float:
 def train(cfg: TrainConfig, name: str = "model", console: Console | None = None) -> TrainResult:
     """Run the whole recipe described in the module docstring and return its measurements."""
     import keras
-    import tensorflow as tf
 
     console = console or Console(stderr=True)
     if cfg.init_model and cfg.average_models:
         raise VidclfError("give train.init_model or train.average_models, not both")
     keras.utils.set_random_seed(cfg.seed)
     started = time.perf_counter()
-    class_names, items = scan_classes(cfg.data_dir, cfg.classes, cfg.max_images_per_class)
-    split = stratified_split(class_names, items, cfg.val_fraction, cfg.test_fraction, cfg.seed)
-    main_test = len(split.test)  # the main folder's test images come first: its accuracy is reported alone too
-    if cfg.background_class:  # "no sport": its images come from the extra trees' _none folders and null clips
-        if cfg.background_class in class_names:
-            raise VidclfError(f"train.background_class {cfg.background_class!r} is also a class folder of {cfg.data_dir}")
-        class_names = [*class_names, cfg.background_class]
-        split = dataclasses.replace(split, class_names=class_names)
-    for folder in cfg.extra_data_dirs:
-        more = extra_items(folder, class_names, cfg.val_fraction, cfg.test_fraction, cfg.seed, cfg.background_class)
-        split = dataclasses.replace(split, train=split.train + more[0], val=split.val + more[1], test=split.test + more[2])
+    split, main_test = _plan_split(cfg)
+    class_names = split.class_names
     out = Path(cfg.output_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise VidclfError(f"cannot create output folder {out}: {exc.strerror}") from None
-    # Backbone or start model first, before the images load: a bad file fails at once, and a start
-    # model's own input size is the default size (`size`: what training sees; written: cfg.export_size).
+    # Backbone or start model first, before the images load: a bad file fails at once
     new_head = not (cfg.init_model or cfg.average_models)
-    if new_head:
-        size = cfg.input_size or BACKBONES[cfg.backbone].input_size
-        backbone = build_backbone(cfg.backbone, cfg.backbone_weights)
-        if size != BACKBONES[cfg.backbone].input_size:
-            backbone = with_input_size(backbone, size)
-    else:  # an existing model (or the mean of several): no new head
-        if cfg.average_models:
-            starts = [(path, _start_from(path, class_names, "train.average_models")) for path in cfg.average_models]
-            model = average_models(starts)
-        else:
-            model = _start_from(cfg.init_model, class_names)
-        size = cfg.input_size or model.input_shape[1]
-        if model.input_shape[1] != size:
-            model = with_input_size(model, size)
-        backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
-    backbone.trainable = False
+    model, backbone, size = _start_model(cfg, class_names)
     backbone_name = cfg.backbone if new_head else backbone.name  # a start model's own, whatever train.backbone says
     console.print(
         f"[bold]{len(class_names)} classes[/], train {len(split.train)} / val {len(split.val)} / test {len(split.test)} images, "
         f"backbone {backbone_name}"
     )
 
+    def loss_fn():
+        return keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
+
+    video_frame_count = 0
     with _progress(console) as progress:
-        parts = {}
-        unreadable = []
-        for part in ("train", "val", "test"):
-            task = progress.add_task(f"load {part}", total=None, info="")
-            images, labels, bad = load_images(getattr(split, part), size, fit=cfg.input_fit)
-            progress.update(task, total=len(labels), completed=len(labels))
-            unreadable += bad
-            parts[part] = (images, labels)
-        if unreadable:
-            console.print(f"[yellow]skipped {len(unreadable)} unreadable image(s), e.g. {unreadable[0]}")
-        for part, (_images, labels) in parts.items():
-            missing = sorted(set(range(len(class_names))) - set(labels.tolist()))
-            if missing and (part != "val" or cfg.val_fraction > 0):
-                raise VidclfError(f"no readable {part} images for class(es): {', '.join(class_names[i] for i in missing)}")
-
-        (x_train, y_train), (x_val, y_val), (x_test, y_test) = parts["train"], parts["val"], parts["test"]
-        n_classes = len(class_names)
-        video_frame_count = 0
-
-        def loss_fn():
-            return keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
-
-        monitor = "val_loss" if len(y_val) else "loss"
+        parts, unreadable = _load_parts(cfg, split, class_names, size, progress, console)
         if new_head:
             model, history = _train_head(cfg, backbone, size, name, class_names, parts, progress, loss_fn)
         else:
             history = {}
         head_epochs = len(history.get("loss", []))  # where the curves mark fine-tuning's start
-
         if cfg.fine_tune_epochs:
-            backbone.trainable = True
-            for layer in backbone.layers[: -cfg.fine_tune_layers]:
-                layer.trainable = False
-            for layer in backbone.layers:  # batch statistics of a small dataset would wreck ImageNet's
-                if isinstance(layer, keras.layers.BatchNormalization):
-                    layer.trainable = False
-            model.compile(keras.optimizers.Adam(cfg.learning_rate / 10), loss_fn(), metrics=["accuracy"])
-
-            def augment(x, y):
-                x = tf.image.random_flip_left_right(tf.cast(x, tf.float32))
-                return x, y
-
-            weights = _class_weights(y_train, n_classes)
-            if cfg.augment == "video":
-                raw, raw_labels = load_raw(split.train)
-                if cfg.video_dir:
-                    frames, frame_labels = video_frames(cfg.video_dir, class_names, cfg.video_frame_step, cfg.background_class)
-                    raw, raw_labels = raw + frames, np.concatenate([raw_labels, frame_labels])
-                    video_frame_count = len(frames)
-                    console.print(f"+ {len(frames)} frames of training clips from {cfg.video_dir}")
-                weights = _class_weights(raw_labels, n_classes)
-                train_ds = VideoFrameBatches(
-                    raw, raw_labels, n_classes, cfg.batch_size, size, cfg.input_fit, cfg.seed, weights, workers=2
-                )
-            else:
-                train_ds = (
-                    tf.data.Dataset.from_tensor_slices((x_train, keras.utils.to_categorical(y_train, n_classes)))
-                    .shuffle(len(x_train), seed=cfg.seed)
-                    .batch(cfg.batch_size)
-                    .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-                    .prefetch(2)
-                )
-            val_ds = tf.data.Dataset.from_tensor_slices(
-                (x_val.astype(np.float32), keras.utils.to_categorical(y_val, n_classes))
-            ).batch(cfg.batch_size)
-            fine = model.fit(
-                train_ds,
-                validation_data=val_ds if len(y_val) else None,
-                epochs=cfg.fine_tune_epochs,
-                shuffle=False,  # the dataset reshuffles itself every epoch
-                class_weight=None if cfg.augment == "video" else weights,  # video batches carry their weights
-                verbose=0,
-                callbacks=[
-                    keras.callbacks.EarlyStopping(monitor, patience=2, restore_best_weights=True),
-                    _keras_progress_callback(progress, "fine-tune", cfg.fine_tune_epochs),
-                ],
-            ).history
+            fine, video_frame_count = _fine_tune(cfg, model, backbone, split, parts, class_names, size, progress, loss_fn,
+                                                 console)
             for key, values in fine.items():
                 history.setdefault(key, []).extend(values)
-            backbone.trainable = False
+    (_, y_train), (x_val, y_val), (x_test, y_test) = parts["train"], parts["val"], parts["test"]
 
     train_seconds = time.perf_counter() - started
     if cfg.export_size and cfg.export_size != size:
@@ -267,17 +177,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     if cfg.quantize:
         tflite_paths.append(export_tflite(model, out / f"{name}.int8.tflite", quantize=True))
 
-    # Evaluate every shipped file on the held-out test images, through the same loader the
-    # streaming predictor uses, so the reported numbers are those of what users run.
-    evaluations = {}
-    for path in [model_path, *tflite_paths]:
-        clf = load_classifier(path, labels_path, threads=2)
-        probs = np.concatenate([clf.predict(x_test[i : i + 32]) for i in range(0, len(x_test), 32)])
-        evaluations[path.name] = {
-            "predictions": probs.argmax(1),
-            "ms_per_frame": _median_ms_per_frame(clf, clf.input_size),
-            "size_mb": path.stat().st_size / 1e6,
-        }
+    evaluations = _test_files([model_path, *tflite_paths], labels_path, x_test)
     # Temperature scaling on the validation images: "uncertain" thresholds then mean what they say
     calibration = None
     if len(y_val):
@@ -330,6 +230,147 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
         f"[green]test accuracy {summary['accuracy']:.3f}[/] ({len(y_test)} images), trained in {train_seconds:.0f} s; wrote {out}"
     )
     return TrainResult(out, class_names, model_path, tflite_paths, summary["accuracy"], train_seconds, metrics)
+
+
+def _test_files(paths: list[Path], labels_path: Path, x_test: np.ndarray) -> dict[str, dict]:
+    """Every written file on the held-out test images, through the loader the streaming
+    predictor uses, so the reported numbers are those of what users run: its predictions,
+    speed and size, by file name."""
+    evaluations = {}
+    for path in paths:
+        clf = load_classifier(path, labels_path, threads=2)
+        probs = np.concatenate([clf.predict(x_test[i : i + 32]) for i in range(0, len(x_test), 32)])
+        evaluations[path.name] = {
+            "predictions": probs.argmax(1),
+            "ms_per_frame": _median_ms_per_frame(clf, clf.input_size),
+            "size_mb": path.stat().st_size / 1e6,
+        }
+    return evaluations
+
+
+def _plan_split(cfg: TrainConfig):
+    """The seeded train / val / test split of the class folders (+ the background class and
+    the extra trees' images, appended after them), and how many test images come from the
+    main folder: they come first, so that their accuracy can be reported alone too."""
+    class_names, items = scan_classes(cfg.data_dir, cfg.classes, cfg.max_images_per_class)
+    split = stratified_split(class_names, items, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    main_test = len(split.test)
+    if cfg.background_class:  # "no sport": its images come from the extra trees' _none folders and null clips
+        if cfg.background_class in class_names:
+            raise VidclfError(f"train.background_class {cfg.background_class!r} is also a class folder of {cfg.data_dir}")
+        split = dataclasses.replace(split, class_names=[*class_names, cfg.background_class])
+    for folder in cfg.extra_data_dirs:
+        more = extra_items(folder, split.class_names, cfg.val_fraction, cfg.test_fraction, cfg.seed, cfg.background_class)
+        split = dataclasses.replace(split, train=split.train + more[0], val=split.val + more[1], test=split.test + more[2])
+    return split, main_test
+
+
+def _load_parts(cfg: TrainConfig, split, class_names: list[str], size: int, progress, console: Console):
+    """The train / val / test images at ``size``, as {part: (images, labels)}, and the files
+    that could not be read; a class with no readable image in a part is one error line."""
+    parts, unreadable = {}, []
+    for part in ("train", "val", "test"):
+        task = progress.add_task(f"load {part}", total=None, info="")
+        images, labels, bad = load_images(getattr(split, part), size, fit=cfg.input_fit)
+        progress.update(task, total=len(labels), completed=len(labels))
+        unreadable += bad
+        parts[part] = (images, labels)
+    if unreadable:
+        console.print(f"[yellow]skipped {len(unreadable)} unreadable image(s), e.g. {unreadable[0]}")
+    for part, (_images, labels) in parts.items():
+        missing = sorted(set(range(len(class_names))) - set(labels.tolist()))
+        if missing and (part != "val" or cfg.val_fraction > 0):
+            raise VidclfError(f"no readable {part} images for class(es): {', '.join(class_names[i] for i in missing)}")
+    return parts, unreadable
+
+
+def _start_model(cfg: TrainConfig, class_names: list[str]):
+    """What training starts from: (None, a fresh ImageNet backbone, size) when a new head is
+    trained, or (the start model, its backbone, size) for ``init_model`` / ``average_models``.
+    ``size`` is what training sees: ``input_size``, else the backbone's or the start model's own."""
+    import keras
+
+    if not (cfg.init_model or cfg.average_models):
+        native = BACKBONES[cfg.backbone].input_size
+        size = cfg.input_size or native
+        backbone = build_backbone(cfg.backbone, cfg.backbone_weights)
+        if size != native:
+            backbone = with_input_size(backbone, size)
+        backbone.trainable = False
+        return None, backbone, size
+    if cfg.average_models:
+        starts = [(path, _start_from(path, class_names, "train.average_models")) for path in cfg.average_models]
+        model = average_models(starts)
+    else:
+        model = _start_from(cfg.init_model, class_names)
+    size = cfg.input_size or model.input_shape[1]
+    if model.input_shape[1] != size:
+        model = with_input_size(model, size)
+    backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    backbone.trainable = False
+    return model, backbone, size
+
+
+def _fine_tune(cfg: TrainConfig, model, backbone, split, parts: dict, class_names: list[str], size: int, progress, loss_fn,
+               console: Console) -> tuple[dict, int]:
+    """Train the last ``fine_tune_layers`` of the backbone and the head end to end on the
+    images (BatchNormalization stays frozen); return the history and the number of training
+    clip frames used."""
+    import keras
+    import tensorflow as tf
+
+    (x_train, y_train), (x_val, y_val) = parts["train"], parts["val"]
+    n_classes = len(class_names)
+    backbone.trainable = True
+    for layer in backbone.layers[: -cfg.fine_tune_layers]:
+        layer.trainable = False
+    for layer in backbone.layers:  # batch statistics of a small dataset would wreck ImageNet's
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    model.compile(keras.optimizers.Adam(cfg.learning_rate / 10), loss_fn(), metrics=["accuracy"])
+
+    def augment(x, y):
+        x = tf.image.random_flip_left_right(tf.cast(x, tf.float32))
+        return x, y
+
+    video_frame_count = 0
+    if cfg.augment == "video":
+        raw, raw_labels = load_raw(split.train)
+        if cfg.video_dir:
+            frames, frame_labels = video_frames(cfg.video_dir, class_names, cfg.video_frame_step, cfg.background_class)
+            raw, raw_labels = raw + frames, np.concatenate([raw_labels, frame_labels])
+            video_frame_count = len(frames)
+            console.print(f"+ {len(frames)} frames of training clips from {cfg.video_dir}")
+        weights = _class_weights(raw_labels, n_classes)
+        train_ds = VideoFrameBatches(
+            raw, raw_labels, n_classes, cfg.batch_size, size, cfg.input_fit, cfg.seed, weights, workers=2
+        )
+    else:
+        weights = _class_weights(y_train, n_classes)
+        train_ds = (
+            tf.data.Dataset.from_tensor_slices((x_train, keras.utils.to_categorical(y_train, n_classes)))
+            .shuffle(len(x_train), seed=cfg.seed)
+            .batch(cfg.batch_size)
+            .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(2)
+        )
+    val_ds = tf.data.Dataset.from_tensor_slices((x_val.astype(np.float32), keras.utils.to_categorical(y_val, n_classes))).batch(
+        cfg.batch_size
+    )
+    history = model.fit(
+        train_ds,
+        validation_data=val_ds if len(y_val) else None,
+        epochs=cfg.fine_tune_epochs,
+        shuffle=False,  # the dataset reshuffles itself every epoch
+        class_weight=None if cfg.augment == "video" else weights,  # video batches carry their weights
+        verbose=0,
+        callbacks=[
+            keras.callbacks.EarlyStopping("val_loss" if len(y_val) else "loss", patience=2, restore_best_weights=True),
+            _keras_progress_callback(progress, "fine-tune", cfg.fine_tune_epochs),
+        ],
+    ).history
+    backbone.trainable = False
+    return history, video_frame_count
 
 
 def _train_head(cfg: TrainConfig, backbone, size: int, name: str, class_names: list[str], parts: dict, progress, loss_fn):
