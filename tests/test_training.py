@@ -4,13 +4,14 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHARED, SPORTS, assert_one_line_error, run_cli
+from conftest import ROOT, SHARED, SPORTS, assert_one_line_error, run_cli
 
 from vidclf.config import TrainConfig
 from vidclf.runtime.classifier import load_classifier
 from vidclf.training.dataset import load_images, scan_classes
 from vidclf.training.trainer import train
 
+SHIPPED = ROOT / "models" / "sports22.tflite"
 # 3 classes x 14 images, split 8/3/3, one short fine-tuning epoch: seconds on 2 cores
 TINY = {
     "data_dir": str(SPORTS),
@@ -47,7 +48,7 @@ def test_tiny_training_writes_every_artifact(tiny_run):
         assert (out / name).stat().st_size > 0, name
     assert json.loads((out / "tiny.labels.json").read_text()) == ["football", "tennis", "weight_lifting"]
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["images"] == {"train": 24, "val": 9, "test": 9, "unreadable": 0, "video_frames": 0}
+    assert metrics["images"] == {"train": 24, "val": 9, "test": 9, "unreadable": 0, "video_frames": 0, "distilled_frames": 0}
     calibration = json.loads((out / "tiny.calibration.json").read_text())  # fitted on the 9 val images
     assert calibration["images"] == 9 and calibration["nll_after"] <= calibration["nll_before"]
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
@@ -142,6 +143,12 @@ def test_unreadable_images_are_skipped_and_counted(tmp_path, shared):
         ("two_classes", ["--data-dir", "{tmp}", "--weights", "{tmp}/nope.pth"], ["backbone weights not found"]),
         ("two_classes", ["--data-dir", "{tmp}", "--weights", "{tmp}/a/0.jpg"], ["cannot load backbone weights"]),
         ("two_classes", ["--data-dir", "{tmp}", "--epochs", "0"], ["train.epochs must be >= 1"]),
+        ("two_classes", ["--data-dir", "{tmp}", "--distill-from", "{model}"], ["train.distill_from needs", "augment: video"]),
+        (
+            "two_classes",
+            ["--data-dir", "{tmp}", "--augment", "video", "--fine-tune-epochs", "1", "--distill-from", "{model}"],
+            ["train.distill_from", "has classes", "the data has ['a', 'b']"],
+        ),
     ],
 )
 def test_bad_training_input_is_one_error_line(tmp_path_factory, shared, setup, args, fragments):
@@ -153,7 +160,7 @@ def test_bad_training_input_is_one_error_line(tmp_path_factory, shared, setup, a
         _make_class(tmp_path, "b", {f"{i}.jpg": b"\xff\xd8 broken" for i in range(6)})
     if setup in ("unknown_class", "two_classes"):
         _make_class(tmp_path, "b", {f"{i}.jpg": next(good).read_bytes() for i in range(6)})
-    args = [a.format(tmp=tmp_path) for a in args] + ["--output-dir", str(tmp_path_factory.mktemp("out"))]
+    args = [a.format(tmp=tmp_path, model=SHIPPED) for a in args] + ["--output-dir", str(tmp_path_factory.mktemp("out"))]
     assert_one_line_error(run_cli("train.py", *args, timeout=300), *fragments)
 
 
@@ -334,3 +341,40 @@ def test_training_at_a_smaller_input_size_and_writing_the_model_at_another(tmp_p
     for fname in ("small.keras", "small.tflite"):
         assert load_classifier(run.output_dir / fname).input_size == 224
     assert "trained at 160, tested and calibrated at 224" in (run.output_dir / "MODEL_CARD.md").read_text()
+
+
+def test_video_batches_mix_the_teachers_probabilities_into_the_targets(shared):
+    """A teacher with a larger input sees each training frame resized to it; the target is
+    (1 - w) x the label + w x its probabilities."""
+    import cv2
+
+    from vidclf.runtime.classifier import load_labels
+    from vidclf.training.distill import Teacher
+    from vidclf.training.video_data import VideoFrameBatches
+
+    labels = load_labels(ROOT / "models" / "sports22.labels.json")
+    teacher = Teacher(SHIPPED, labels)
+    photos = [cv2.imread(str(p)) for p in sorted((SPORTS / "tennis").glob("*.jpg"))[:3]]
+    tennis = labels.index("tennis")
+    batches = VideoFrameBatches(photos, np.array([tennis] * 3), len(labels), batch_size=3, size=160, fit="crop", seed=7,
+                                teacher=teacher, teacher_weight=0.7)
+    x, y, _weights = batches[0]
+    assert x.shape == (3, 160, 160, 3) and teacher.frames == 3
+    seen = np.stack([cv2.resize(image.astype(np.uint8), (224, 224), interpolation=cv2.INTER_LINEAR) for image in x])
+    expected = 0.7 * teacher.classifier.predict(seen)
+    expected[:, tennis] += 0.3
+    np.testing.assert_allclose(y, expected, atol=1e-6)
+    assert not np.allclose(y, np.eye(len(labels))[[tennis] * 3])  # soft: the teacher is never fully sure
+
+
+def test_fine_tuning_with_a_teacher_labels_every_training_frame(tiny_run, tmp_path, shared):
+    """train.distill_from: one epoch of video batches asks the teacher about every training
+    frame; the metrics and the model card say so."""
+    run = train(
+        TrainConfig(**TINY, output_dir=str(tmp_path / "pupil"), init_model=str(tiny_run.model_path), augment="video",
+                    distill_from=str(tiny_run.output_dir / "tiny.tflite"), distill_weight=0.6, quantize=False),
+        name="pupil",
+    )
+    # at least once each (Keras also reads the first batches once more, to learn their shapes)
+    assert run.metrics["images"]["train"] == 24 and 24 <= run.metrics["images"]["distilled_frames"] <= 2 * 24
+    assert "Distilled from" in (run.output_dir / "MODEL_CARD.md").read_text()

@@ -37,6 +37,7 @@ from vidclf.runtime.calibration import write_calibration
 from vidclf.runtime.classifier import default_labels_path, load_classifier, load_labels
 from vidclf.training.backbones import BACKBONES, build_backbone
 from vidclf.training.dataset import load_images, scan_classes, stratified_split
+from vidclf.training.distill import Teacher
 from vidclf.training.export import export_tflite, with_input_size
 from vidclf.training.report import classification_report, write_confusion_csv
 from vidclf.training.soup import average_models
@@ -136,6 +137,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     # Backbone or start model first, before the images load: a bad file fails at once
     new_head = not (cfg.init_model or cfg.average_models)
     model, backbone, size = _start_model(cfg, class_names)
+    teacher = _teacher(cfg, class_names)
     backbone_name = cfg.backbone if new_head else backbone.name  # a start model's own, whatever train.backbone says
     console.print(
         f"[bold]{len(class_names)} classes[/], train {len(split.train)} / val {len(split.val)} / test {len(split.test)} images, "
@@ -154,8 +156,9 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
             history = {}
         head_epochs = len(history.get("loss", []))  # where the curves mark fine-tuning's start
         if cfg.fine_tune_epochs:
-            fine, video_frame_count = _fine_tune(cfg, model, backbone, split, parts, class_names, size, progress, loss_fn,
-                                                 console)
+            fine, video_frame_count = _fine_tune(
+                cfg, model, backbone, split, parts, class_names, size, progress, loss_fn, console, teacher
+            )
             for key, values in fine.items():
                 history.setdefault(key, []).extend(values)
     (_, y_train), (x_val, y_val), (x_test, y_test) = parts["train"], parts["val"], parts["test"]
@@ -202,6 +205,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
             "test": len(y_test),
             "unreadable": len(unreadable),
             "video_frames": video_frame_count,
+            "distilled_frames": teacher.frames if teacher else 0,
         },
         "calibration": calibration,
         "epochs_run": len(history.get("loss", [])),
@@ -311,11 +315,20 @@ def _start_model(cfg: TrainConfig, class_names: list[str]):
     return model, backbone, size
 
 
+def _teacher(cfg: TrainConfig, class_names: list[str]) -> Teacher | None:
+    """The distillation teacher (``train.distill_from``), checked before any image loads."""
+    if not cfg.distill_from:
+        return None
+    if cfg.augment != "video" or not cfg.fine_tune_epochs:
+        raise VidclfError("train.distill_from needs fine-tuning with video batches (train.augment: video, fine_tune_epochs > 0)")
+    return Teacher(cfg.distill_from, class_names)
+
+
 def _fine_tune(cfg: TrainConfig, model, backbone, split, parts: dict, class_names: list[str], size: int, progress, loss_fn,
-               console: Console) -> tuple[dict, int]:
+               console: Console, teacher: Teacher | None = None) -> tuple[dict, int]:
     """Train the last ``fine_tune_layers`` of the backbone and the head end to end on the
-    images (BatchNormalization stays frozen); return the history and the number of training
-    clip frames used."""
+    images (BatchNormalization stays frozen), towards the teacher's probabilities too when
+    there is one; return the history and the number of training clip frames used."""
     import keras
     import tensorflow as tf
 
@@ -343,7 +356,8 @@ def _fine_tune(cfg: TrainConfig, model, backbone, split, parts: dict, class_name
             console.print(f"+ {len(frames)} frames of training clips from {cfg.video_dir}")
         weights = _class_weights(raw_labels, n_classes)
         train_ds = VideoFrameBatches(
-            raw, raw_labels, n_classes, cfg.batch_size, size, cfg.input_fit, cfg.seed, weights, workers=2
+            raw, raw_labels, n_classes, cfg.batch_size, size, cfg.input_fit, cfg.seed, weights, teacher=teacher,
+            teacher_weight=cfg.distill_weight, workers=2,
         )
     else:
         weights = _class_weights(y_train, n_classes)
@@ -462,6 +476,8 @@ def model_card(metrics: dict, report_text: str) -> str:
         start = f"\n- **Weights**: the mean of {', '.join(f'`{m}`' for m in cfg['average_models'])} (a model soup)"
     elif cfg.get("init_model"):
         start = f"\n- **Started from**: `{cfg['init_model']}`"
+    if cfg.get("distill_from"):
+        start += f"\n- **Distilled from**: `{cfg['distill_from']}` (targets {cfg['distill_weight']:g} teacher, the rest label)"
     return f"""# Model card: {metrics["name"]}
 
 Image classifier for sports scenes, trained by `train.py` (vidclf).

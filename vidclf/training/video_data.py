@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -125,10 +126,14 @@ class VideoFrameBatches(keras.utils.PyDataset):
         fit: str = DEFAULT_FIT,
         seed: int = 0,
         class_weights: dict[int, float] | None = None,
+        teacher: Callable[[np.ndarray], np.ndarray] | None = None,
+        teacher_weight: float = 0.5,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.images, self.labels, self.n_classes = images, labels, n_classes
+        # soft targets: (1 - teacher_weight) x the label + teacher_weight x teacher(batch)
+        self.teacher, self.teacher_weight = teacher, teacher_weight
         weights = class_weights or {}
         self.weights = np.array([weights.get(int(label), 1.0) for label in labels], np.float32)
         self.batch_size, self.size, self.fit = batch_size, size, fit
@@ -143,6 +148,8 @@ class VideoFrameBatches(keras.utils.PyDataset):
         rng = np.random.default_rng((self.seed, self.epoch, index))
         x = np.stack([prepare_image(video_frame(self.images[i], rng), self.size, self.fit) for i in picked])
         y = keras.utils.to_categorical(self.labels[picked], self.n_classes)
+        if self.teacher is not None:
+            y = (1.0 - self.teacher_weight) * y + self.teacher_weight * self.teacher(x)
         return x.astype(np.float32), y, self.weights[picked]
 
     def on_epoch_end(self) -> None:
