@@ -38,8 +38,11 @@ def test_rtsp_stream_is_classified_live_and_recorded(tmp_path, rtsp_server):
     assert summary["recorded"] >= 120 and count_frames(video) == summary["recorded"]
     assert 25 <= summary["recording_fps"] <= 35  # the stream's 30 FPS, not a made-up default
     rows = read_jsonl(results)
-    span = rows[-1]["time_s"] - rows[0]["time_s"]
-    assert 25 <= (len(rows) - 1) / span <= 35  # frames arrive at the camera's rate
+    # frames arrive at the camera's rate, after the first second: the first ones can come in a
+    # burst (what the server had buffered when the client connected, or a grabber catching up on
+    # a busy machine): 36 FPS over a whole run once, in a full test run on 2 cores
+    steady = [row for row in rows if row["time_s"] >= rows[0]["time_s"] + 1.0]
+    assert 25 <= (len(steady) - 1) / (steady[-1]["time_s"] - steady[0]["time_s"]) <= 35
     p50 = sorted(r["latency_ms"] for r in rows)[len(rows) // 2]
     assert p50 < 200  # drop-oldest keeps the capture->overlay latency low
 
