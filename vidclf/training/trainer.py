@@ -135,8 +135,8 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     except OSError as exc:
         raise VidclfError(f"cannot create output folder {out}: {exc.strerror}") from None
     # Backbone or start model first, before the images load: a bad file fails at once
-    new_head = not (cfg.init_model or cfg.average_models)
     model, backbone, size = _start_model(cfg, class_names)
+    new_head = model is None
     teacher = _teacher(cfg, class_names)
     backbone_name = cfg.backbone if new_head else backbone.name  # a start model's own, whatever train.backbone says
     console.print(
