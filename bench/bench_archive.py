@@ -1,6 +1,7 @@
 """Archive throughput: video seconds classified per wall second, side by side in one run.
 
     python bench/bench_archive.py [--clips DIR] [--classify-fps 10] [--rounds 3] [--no-ray]
+                                  [--models models/sports22.tflite,models/sports22.int8.onnx]
 
 The same folder of clips through ``vidclf batch`` with the local pool at 1 and 2 workers and
 with Ray at 2 workers (a local Ray instance: the same code path a cluster runs), interleaved
@@ -11,6 +12,8 @@ Ray runs twice: ``ray, 2 workers`` starts (and stops) its own local instance ins
 as ``vidclf batch --engine ray`` without ``--address`` does; ``ray, running instance`` is given
 the address of a local instance this script started once before the rounds (on 127.0.0.1,
 stopped at the end), which is what a batch on a cluster that is already up pays.
+
+``--models`` runs every variant with each model file (default: the config's model alone).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ def main() -> None:
     p.add_argument("--classify-fps", default="10")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--no-ray", action="store_true")
+    p.add_argument("--models", help="comma-separated model files, each run with every variant (default: the config's model)")
     args = p.parse_args()
     variants = {"local, 1 worker": ["--workers", "1"], "local, 2 workers": ["--workers", "2"]}
     if not args.no_ray:
@@ -54,6 +58,12 @@ def main() -> None:
         address = ray.get_runtime_context().gcs_address
         variants["ray, 2 workers"] = ["--workers", "2", "--engine", "ray"]
         variants["ray, running instance"] = ["--workers", "2", "--engine", "ray", "--address", address]
+    if args.models:
+        variants = {
+            f"{name}, {Path(model).name}": [*extra, "--model", str(Path(model).resolve())]
+            for model in args.models.split(",")
+            for name, extra in variants.items()
+        }
     speeds: dict[str, list[float]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(args.rounds):
@@ -67,10 +77,11 @@ def main() -> None:
                     flush=True,
                 )
     print(f"\nmedians over {args.rounds} rounds, classify_fps {args.classify_fps}, {args.clips}:")
-    base = statistics.median(speeds["local, 2 workers"])
+    base_name = next(name for name in speeds if name.startswith("local, 2 workers"))
+    base = statistics.median(speeds[base_name])
     for name, values in speeds.items():
         med = statistics.median(values)
-        print(f"  {name:<21} {med:.1f}x real time ({med / base:.2f} of local with 2 workers)")
+        print(f"  {name:<21} {med:.1f}x real time ({med / base:.2f} of {base_name})")
     if not args.no_ray:
         ray.shutdown()
 

@@ -58,7 +58,7 @@ def test_missing_model(tmp_path):
     assert_one_line_error(stream("--model", str(tmp_path / "m.tflite")), "model file not found")
 
 
-@pytest.mark.parametrize("suffix", [".tflite", ".keras"])
+@pytest.mark.parametrize("suffix", [".tflite", ".keras", ".onnx"])
 def test_wrong_model_file(tmp_path, suffix):
     bad = tmp_path / f"m{suffix}"
     bad.write_bytes(b"garbage" * 1000)
@@ -67,7 +67,7 @@ def test_wrong_model_file(tmp_path, suffix):
 
 
 def test_unsupported_model_format(tmp_path):
-    bad = tmp_path / "m.onnx"
+    bad = tmp_path / "m.pt"
     bad.write_bytes(b"x")
     (tmp_path / "m.labels.json").write_text('["a", "b"]')
     assert_one_line_error(stream("--model", str(bad)), "unsupported model file")

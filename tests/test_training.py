@@ -1,6 +1,8 @@
 """A tiny real training run end to end, and train.py's answers to bad input."""
 
 import json
+import re
+import shutil
 
 import numpy as np
 import pytest
@@ -116,6 +118,59 @@ def test_export_to_onnx_and_tflite_matches_the_keras_model(tiny_run, tmp_path, s
     np.testing.assert_allclose(p_onnx, p_keras, atol=1e-4)
     again = _export(str(tiny_run.model_path), "--format", "onnx", "--out", str(tmp_path / "tiny.onnx"))
     assert_one_line_error(again, "already exists", "--overwrite")
+
+
+def test_int8_onnx_export_is_quantised_checked_and_classifies_a_clip(tiny_run, tmp_path, shared):
+    """--format onnx-int8: int8 weights (7 bits where a convolution is not depthwise, see
+    vidclf.training.quantize), a float head, the command's own top-class check, and the file
+    runs through load_classifier and the streaming CLI like any model."""
+    import onnx
+    from onnx import numpy_helper
+
+    out = tmp_path / "tiny.int8.onnx"
+    args = ("--format", "onnx-int8", "--out", str(out), "--data-dir", str(SPORTS), "--calibration-images", "40")
+    result = _export(str(tiny_run.model_path), *args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    agreement, held_out = re.search(r"on ([\d.]+) of (\d+) held-out photos", result.stdout).groups()
+    assert float(agreement) >= 0.9 and int(held_out) == 200  # --min-agreement's default
+
+    graph = onnx.load(str(out)).graph
+    made_by = {output: node for node in graph.node for output in node.output}
+    initializers = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    ranges = {"depthwise": [], "other": []}
+    for conv in (node for node in graph.node if node.op_type == "Conv"):
+        dequantize = made_by[conv.input[1]]
+        assert dequantize.op_type == "DequantizeLinear"
+        weights = initializers[dequantize.input[0]]
+        assert weights.dtype == np.int8
+        group = next((attr.i for attr in conv.attribute if attr.name == "group"), 1)
+        ranges["other" if group == 1 else "depthwise"].append(int(np.abs(weights.astype(np.int16)).max()))
+    assert max(ranges["other"]) <= 64 < max(ranges["depthwise"]) <= 127  # 7-bit where vpmaddubsw could saturate
+    (gemm,) = [node for node in graph.node if node.op_type == "Gemm"]
+    assert initializers[gemm.input[1]].dtype == np.float32  # the head stays float
+
+    shutil.copy(tiny_run.output_dir / "tiny.labels.json", tmp_path / "tiny.labels.json")
+    _, items = scan_classes(SPORTS, ["football", "tennis", "weight_lifting"], max_per_class=4)
+    images, _, _ = load_images(items, 224)
+    p_int8 = load_classifier(out).predict(images)
+    p_keras = load_classifier(tiny_run.model_path).predict(images)
+    assert 0.0 < np.abs(p_int8 - p_keras).max() < 0.15  # quantised: close, not identical
+
+    rows = tmp_path / "rows.jsonl"
+    clip = SHARED / "clips" / "fencing_short_bout.mp4"  # 28 frames
+    streamed = run_cli("stream_classify.py", "--model", str(out), "--source", str(clip), "--no-display", "--results", str(rows))
+    assert streamed.returncode == 0, streamed.stderr[-2000:]
+    labels = [json.loads(line)["label"] for line in rows.read_text().splitlines()]
+    assert len(labels) == 28 and set(labels) <= {"football", "tennis", "weight_lifting", "uncertain"}
+
+
+def test_int8_onnx_export_answers_bad_settings_in_one_line(tiny_run, tmp_path):
+    for flag, value, words in [
+        ("--min-agreement", "1.5", "between 0 and 1"),
+        ("--calibration-images", "0", "at least 1"),
+    ]:
+        result = _export(str(tiny_run.model_path), "--format", "onnx-int8", "--out", str(tmp_path / "x.onnx"), flag, value)
+        assert_one_line_error(result, words)
 
 
 def _make_class(root, name, files):

@@ -92,7 +92,7 @@ def add_common_flags(p: argparse.ArgumentParser) -> None:
 def add_model_flags(p: argparse.ArgumentParser) -> None:
     """What classifies and how predictions become labels: shared by ``run`` and
     ``evaluate`` so that an evaluated setting runs as is."""
-    config_flag(p, "--model", "-m", key="model.path", help="model file (.tflite or .keras)")
+    config_flag(p, "--model", "-m", key="model.path", help="model file (.tflite, .keras or .onnx)")
     config_flag(p, "--labels", "-l", key="model.labels", help="labels JSON (none: <model>.labels.json)")
     config_flag(p, "--threads", key="model.threads", type=int, help="CPU threads for inference")
     config_flag(

@@ -17,7 +17,7 @@ from vidclf.cli.common import add_common_flags, config_flag, config_overrides
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_common_flags(p)
-    config_flag(p, "--model", "-m", key="model.path", help="model to describe (.tflite or .keras)")
+    config_flag(p, "--model", "-m", key="model.path", help="model to describe (.tflite, .keras or .onnx)")
     config_flag(p, "--labels", "-l", key="model.labels", help="labels JSON (none: <model>.labels.json)")
 
 
@@ -45,7 +45,8 @@ def run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         f"vidclf {__version__} ({'installed package' if installed() else 'checkout'}); Python {sys.version.split()[0]} "
         f"on {platform.system()} {platform.machine()}",
         f"config: {args.config or DEFAULT_CONFIG}",
-        f"runtimes: LiteRT {_version('ai-edge-litert')}; TensorFlow {tf_version}; OpenCV {_version('opencv-python')}",
+        f"runtimes: LiteRT {_version('ai-edge-litert')}; TensorFlow {tf_version}; onnxruntime {_version('onnxruntime')}; "
+        f"OpenCV {_version('opencv-python')}",
     ]
     clf = load_classifier(cfg.model.path, cfg.model.labels, cfg.model.threads)
     lines += [
