@@ -145,7 +145,8 @@ class OnnxClassifier:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only: the pipeline reports what matters in one line
         # Between frames the pool's threads would otherwise spin waiting for work: at 30 frames/s
-        # 34 vs 12 CPU ms a frame (measured, 2 threads), with latency within 0.5 ms.
+        # 34 vs 12 CPU ms a frame (measured, 2 threads). Waking them instead adds 2-4 ms to a
+        # frame's inference (7 -> 9-11 ms), which a 33 ms frame interval absorbs.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -15,7 +15,7 @@ on 1,411 test photos):
   (255 x 127 x 2 > 32767): 8-bit weights agreed on 0.935 of the photos, 7-bit ones on 0.967
   (7 bits everywhere, depthwise too: 0.962; uint8 weights avoid the overflow but have no fast
   kernel: 84 ms a frame);
-- the classifier head (``Gemm``, ``Softmax``) stays float: a few thousand multiply-adds, and
+- the classifier head (``Gemm`` or ``MatMul``, ``Softmax``) stays float: a few thousand multiply-adds, and
   the last place where rounding would show.
 
 Usage::
