@@ -1,6 +1,7 @@
 """Live capacity: how many 30 FPS streams one process sustains, vs one process per stream.
 
     python bench/bench_live_capacity.py [--clip PATH] [--counts 1,2,4,6,8] [--fps 30,10] [--seconds 15]
+                                        [--model models/sports22.int8.onnx]
 
 Each stream is a ``--realtime --loop`` replay of a shared 480p clip (paced like a camera,
 frames dropped when nobody takes them). For N streams, side by side in one run:
@@ -63,9 +64,10 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(clip: Path, n: int, classify_fps: str, separate: bool, seconds: float, tmp: Path) -> dict:
+def measure(clip: Path, n: int, classify_fps: str, separate: bool, seconds: float, tmp: Path, model: Path | None = None) -> dict:
     config = tmp / f"c{classify_fps}.yaml"
-    config.write_text(f"model:\n  classify_fps: {classify_fps}\n  threads: {1 if separate and n > 1 else 2}\n")
+    path = f"  path: {model.resolve()}\n" if model else ""  # none: the config's default model
+    config.write_text(f"model:\n{path}  classify_fps: {classify_fps}\n  threads: {1 if separate and n > 1 else 2}\n")
     out = tmp / f"{'sep' if separate else 'one'}-{n}-{classify_fps}"
     out.mkdir()
     if separate:
@@ -111,6 +113,7 @@ def main() -> None:
     p.add_argument("--fps", default="30,10")
     p.add_argument("--seconds", type=float, default=15.0)
     p.add_argument("--modes", default="one,separate", help="one process, separate processes, or both (one,separate)")
+    p.add_argument("--model", type=Path, help="model file (default: the config's)")
     args = p.parse_args()
     modes = [m.strip() == "separate" for m in args.modes.split(",")]
     counts = [int(c) for c in args.counts.split(",")]
@@ -119,7 +122,7 @@ def main() -> None:
         for fps in args.fps.split(","):
             for n in counts:
                 for separate in modes:
-                    r = measure(args.clip, n, fps, separate, args.seconds, Path(tmp))
+                    r = measure(args.clip, n, fps, separate, args.seconds, Path(tmp), args.model)
                     print(
                         f"classify_fps {fps:>2} {r['mode']:<12} N={n}: steady-state drops {r['drops']}, "
                         f"p95 {r['p95']:.0f} ms, cores used {r['cores']:.2f} -> {'sustained' if r['ok'] else 'not sustained'}",
