@@ -109,17 +109,11 @@ def export_onnx_int8(model: keras.Model, path: str | Path, calibration: np.ndarr
 
 
 def _run_exported(path: Path, images: np.ndarray, n_classes: int) -> np.ndarray:
-    if path.suffix == ".onnx":
-        try:
-            import onnxruntime
-        except ImportError:
-            raise VidclfError("checking an ONNX file needs onnxruntime: pip install onnxruntime") from None
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        name = session.get_inputs()[0].name
-        return np.concatenate([session.run(None, {name: images[i : i + 1]})[0] for i in range(len(images))])
-    from vidclf.runtime.classifier import TFLiteClassifier
+    """The exported file's probabilities, from the runtime class the pipeline runs it with."""
+    from vidclf.runtime.classifier import OnnxClassifier, TFLiteClassifier
 
-    clf = TFLiteClassifier(path, [str(i) for i in range(n_classes)], threads=2)
+    runtime = OnnxClassifier if path.suffix == ".onnx" else TFLiteClassifier
+    clf = runtime(path, [str(i) for i in range(n_classes)], threads=2)
     return np.concatenate([clf.predict(images[i : i + 1]) for i in range(len(images))])
 
 
