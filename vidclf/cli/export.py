@@ -44,14 +44,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _calibration_photos(cfg, count: int, size: int) -> tuple:
-    """``(calibration, held-out)`` uint8 images from ``train.data_dir``: the training part of the
-    configured split calibrates, its validation part checks; test photos are never read."""
+    """``(calibration, held-out)`` uint8 images: the training part of the split ``vidclf train``
+    makes with this config calibrates, its validation part checks; test photos are never read."""
+    import dataclasses
     import random
 
-    from vidclf.training.dataset import load_images, scan_classes, stratified_split
+    from vidclf.training.dataset import load_images
+    from vidclf.training.trainer import plan_split
 
-    names, items = scan_classes(cfg.train.data_dir)
-    split = stratified_split(names, items, max(cfg.train.val_fraction, 0.05), cfg.train.test_fraction, cfg.train.seed)
+    # test images are taken first in every class, so a validation part made here for a config
+    # without one (val_fraction 0) leaves the test part as training had it
+    split, _ = plan_split(dataclasses.replace(cfg.train, val_fraction=max(cfg.train.val_fraction, 0.05)))
     rng = random.Random(cfg.train.seed)
     calibration = rng.sample(split.train, min(count, len(split.train)))
     held_out = rng.sample(split.val, min(200, len(split.val)))

@@ -127,7 +127,7 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
         raise VidclfError("give train.init_model or train.average_models, not both")
     keras.utils.set_random_seed(cfg.seed)
     started = time.perf_counter()
-    split, main_test = _plan_split(cfg)
+    split, main_test = plan_split(cfg)
     class_names = split.class_names
     out = Path(cfg.output_dir)
     try:
@@ -252,7 +252,7 @@ def _test_files(paths: list[Path], labels_path: Path, x_test: np.ndarray) -> dic
     return evaluations
 
 
-def _plan_split(cfg: TrainConfig):
+def plan_split(cfg: TrainConfig):
     """The seeded train / val / test split of the class folders (+ the background class and
     the extra trees' images, appended after them), and how many test images come from the
     main folder: they come first, so that their accuracy can be reported alone too."""
