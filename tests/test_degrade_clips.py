@@ -9,8 +9,7 @@ import sys
 
 import cv2
 import numpy as np
-
-from tests.conftest import CLIPS, ROOT
+from conftest import CLIPS, ROOT
 
 CLIP = "fencing_short_bout.mp4"  # 28 frames: seconds to re-encode
 

@@ -416,10 +416,30 @@ def test_video_batches_mix_the_teachers_probabilities_into_the_targets(shared):
     x, y, _weights = batches[0]
     assert x.shape == (3, 160, 160, 3) and teacher.frames == 3
     seen = np.stack([cv2.resize(image.astype(np.uint8), (224, 224), interpolation=cv2.INTER_LINEAR) for image in x])
-    expected = 0.7 * teacher.classifier.predict(seen)
+    expected = 0.7 * teacher.classifiers[0].predict(seen)
     expected[:, tennis] += 0.3
     np.testing.assert_allclose(y, expected, atol=1e-6)
     assert not np.allclose(y, np.eye(len(labels))[[tennis] * 3])  # soft: the teacher is never fully sure
+
+
+def test_several_teachers_give_the_mean_of_their_probabilities(shared):
+    """train.distill_from "a,b": an ensemble teacher; each model sees the frame at its own input
+    size, and the target's teacher part is the mean of their probabilities."""
+    import cv2
+
+    from vidclf.runtime.classifier import load_labels
+    from vidclf.training.distill import Teacher
+
+    labels = load_labels(ROOT / "models" / "sports22.labels.json")
+    int8 = ROOT / "models" / "sports22.int8.onnx"  # same classes, another runtime: its probabilities differ
+    ensemble = Teacher([SHIPPED, int8], labels)
+    photos = [cv2.imread(str(p)) for p in sorted((SPORTS / "volleyball").glob("*.jpg"))[:4]]
+    batch = np.stack([cv2.resize(photo, (160, 160)) for photo in photos])  # not either model's size
+    seen = np.stack([cv2.resize(image, (224, 224), interpolation=cv2.INTER_LINEAR) for image in batch])
+    alone = [load_classifier(path).predict(seen) for path in (SHIPPED, int8)]
+    assert not np.allclose(alone[0], alone[1], atol=1e-3)
+    np.testing.assert_allclose(ensemble(batch), (alone[0] + alone[1]) / 2, atol=1e-5)
+    assert ensemble.frames == 4
 
 
 def test_fine_tuning_with_a_teacher_labels_every_training_frame(tiny_run, tmp_path, shared):

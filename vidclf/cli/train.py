@@ -56,7 +56,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         p, "--export-size", key=t + "export_size", type=int,
         help="input size of the written model, tested and calibrated at it (0 = --input-size)",
     )
-    config_flag(p, "--distill-from", key=t + "distill_from", help="teacher model: fine-tune towards its probabilities too")
+    config_flag(
+        p, "--distill-from", key=t + "distill_from",
+        help="teacher model(s), comma-separated: fine-tune towards (the mean of) their probabilities too",
+    )
     config_flag(
         p, "--distill-weight", key=t + "distill_weight", type=float, help="share of the teacher in each target (0-1)"
     )

@@ -321,7 +321,7 @@ def _teacher(cfg: TrainConfig, class_names: list[str]) -> Teacher | None:
         return None
     if cfg.augment != "video" or not cfg.fine_tune_epochs:
         raise VidclfError("train.distill_from needs fine-tuning with video batches (train.augment: video, fine_tune_epochs > 0)")
-    return Teacher(cfg.distill_from, class_names)
+    return Teacher([path.strip() for path in cfg.distill_from.split(",") if path.strip()], class_names)
 
 
 def _fine_tune(cfg: TrainConfig, model, backbone, split, parts: dict, class_names: list[str], size: int, progress, loss_fn,
