@@ -51,7 +51,7 @@ def test_degraded_copy_keeps_frames_and_labels_and_loses_detail(tmp_path, shared
         assert np.abs(frames[10].astype(int) - original[10].astype(int)).mean() > 1.0, name
 
 
-def test_bad_settings_are_one_line_errors(tmp_path):
+def test_bad_settings_exit_2_without_a_traceback(tmp_path):
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "degrade_clips.py"), str(tmp_path / "out"), "--crf", "60"],
         capture_output=True, text=True, timeout=60,

@@ -4,8 +4,8 @@ The teacher is any model of this project with the same classes (``.keras`` or ``
 a larger backbone, or the same weights written at a larger input size (``train.py
 --export-size``), which names photos better because objects look larger to it -- or several
 such models, whose mean probabilities teach as one (an ensemble of two backbones names
-photos better than either: model card). Each sees each
-training frame exactly as the student does, resized to its own input size, and
+photos better than either: model card). Every teacher model sees each training frame
+exactly as the student does, resized to its own input size, and
 :class:`~vidclf.training.video_data.VideoFrameBatches` mixes its probabilities into the
 targets (``train.distill_weight``) -- the student learns what the teacher would say about
 the frame, not only the label (Hinton et al., "Distilling the knowledge in a neural network",
