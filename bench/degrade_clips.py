@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vidclf.config import load_config  # noqa: E402
+from vidclf.evaluation.clips import load_ground_truth  # noqa: E402
 
 
 def degrade(frame, scale: float):
@@ -79,10 +80,8 @@ def main() -> int:
         p.error("OUT must not be the clips folder")
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(clips / "labels.json", out / "labels.json")
-    for src in sorted(clips.iterdir()):
-        if src.suffix.lower() not in (".mp4", ".avi", ".mov", ".mkv"):
-            continue
-        dst = out / src.name  # the name labels.json knows it by; the container follows the suffix
+    for truth in load_ground_truth(clips / "labels.json"):  # the clips evaluate.py scores
+        src, dst = clips / truth.name, out / truth.name  # the container follows the name's suffix
         frames = reencode(src, dst, args.crf, args.scale)
         print(f"{src.name}: {frames} frames, {src.stat().st_size // 1024} -> {dst.stat().st_size // 1024} KB", flush=True)
     return 0

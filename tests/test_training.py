@@ -447,7 +447,7 @@ def test_fine_tuning_with_a_teacher_labels_every_training_frame(tiny_run, tmp_pa
     frame; the metrics and the model card say so."""
     run = train(
         TrainConfig(**TINY, output_dir=str(tmp_path / "pupil"), init_model=str(tiny_run.model_path), augment="video",
-                    distill_from=str(tiny_run.output_dir / "tiny.tflite"), distill_weight=0.6, quantize=False),
+                    distill_from=[str(tiny_run.output_dir / "tiny.tflite")], distill_weight=0.6, quantize=False),
         name="pupil",
     )
     # at least once each (Keras also reads the first batches once more, to learn their shapes)

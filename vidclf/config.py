@@ -156,7 +156,7 @@ class TrainConfig:
     background_class: str | None = None
     input_size: int = _opt(0, min=0, max=2048)
     export_size: int = _opt(0, min=0, max=2048)
-    distill_from: str | None = None
+    distill_from: list[str] = field(default_factory=list)
     distill_weight: float = _opt(0.5, min=0.0, max=1.0)
 
 

@@ -321,7 +321,7 @@ def _teacher(cfg: TrainConfig, class_names: list[str]) -> Teacher | None:
         return None
     if cfg.augment != "video" or not cfg.fine_tune_epochs:
         raise VidclfError("train.distill_from needs fine-tuning with video batches (train.augment: video, fine_tune_epochs > 0)")
-    return Teacher([path.strip() for path in cfg.distill_from.split(",") if path.strip()], class_names)
+    return Teacher(cfg.distill_from, class_names)
 
 
 def _fine_tune(cfg: TrainConfig, model, backbone, split, parts: dict, class_names: list[str], size: int, progress, loss_fn,
@@ -477,7 +477,8 @@ def model_card(metrics: dict, report_text: str) -> str:
     elif cfg.get("init_model"):
         start = f"\n- **Started from**: `{cfg['init_model']}`"
     if cfg.get("distill_from"):
-        start += f"\n- **Distilled from**: `{cfg['distill_from']}` (targets {cfg['distill_weight']:g} teacher, the rest label)"
+        teachers = ", ".join(f"`{m}`" for m in cfg["distill_from"])
+        start += f"\n- **Distilled from**: {teachers} (targets {cfg['distill_weight']:g} teacher, the rest label)"
     return f"""# Model card: {metrics["name"]}
 
 Image classifier for sports scenes, trained by `train.py` (vidclf).
