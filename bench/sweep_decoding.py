@@ -9,6 +9,7 @@ setting instead of a minute. The setting chosen must then be confirmed with ``ev
 (the real streaming path), whose figures are the ones to report.
 
     python3 bench/sweep_decoding.py [--model models/sports22.tflite] [--clips ../shared/data/clips] [--input-fit crop]
+    python3 bench/sweep_decoding.py --model runs/x/x.tflite --grid uncertain_below=0.7,0.8 --grid size=8,16
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def main() -> int:
     p.add_argument("--model", default=None)
     p.add_argument("--clips", default=None)
     p.add_argument("--input-fit", choices=("squash", "crop"), default=None)
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="replace one axis of the grid (repeatable)")
     args = p.parse_args()
     cfg = override(load_config(), {"model.path": args.model, "model.input_fit": args.input_fit})
     clips_dir = Path(args.clips or cfg.evaluate.clips)
@@ -109,13 +111,19 @@ def main() -> int:
         "scene_cut": [False, True],
         "scene_cut_threshold": [0.4],
     }
+    for axis in args.grid:
+        key, _, values = axis.partition("=")
+        if key not in grid or not values:
+            p.error(f"--grid {axis!r}: use KEY=V1,V2 with KEY one of {', '.join(grid)}")
+        kind = type(grid[key][0])
+        grid[key] = [v.lower() in ("1", "true", "yes") if kind is bool else kind(v) for v in values.split(",")]
     keys = list(grid)
     for values in itertools.product(*grid.values()):
         setting = dict(zip(keys, values, strict=True))
         summary = replay(runs, classifier.labels, setting)
         short = " ".join(f"{k}={v}" for k, v in setting.items() if len(grid[k]) > 1)
         print(f"{short} | {summary_line(summary)}", flush=True)
-    for alpha in (0.05, 0.1, 0.2):
+    for alpha in (0.05, 0.1, 0.2) if not args.grid else ():
         setting = {**dict(zip(keys, [g[0] for g in grid.values()], strict=True)), "mode": "ema", "ema_alpha": alpha}
         setting.update(uncertain_below=0.5, hysteresis_s=0.5, min_segment_s=1.0, scene_cut=True)
         print(f"ema alpha={alpha} | {summary_line(replay(runs, classifier.labels, setting))}", flush=True)

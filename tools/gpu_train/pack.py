@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from vidclf.config import load_config  # noqa: E402
 from vidclf.errors import VidclfError  # noqa: E402
 from vidclf.runtime.preprocess import prepare_image  # noqa: E402
-from vidclf.training.trainer import _class_weights, _start_from, plan_split  # noqa: E402
+from vidclf.training.backbones import lite_variant, model_state_dict  # noqa: E402
+from vidclf.training.trainer import class_weights, plan_split, start_model  # noqa: E402
 from vidclf.training.video_data import load_raw, video_frames  # noqa: E402
 
 CHECK_IMAGES = 8
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         split, _main_test = plan_split(cfg)
         class_names = split.class_names
-        model = _start_from(args.init_model, class_names)
+        model = start_model(args.init_model, class_names)
         size = int(model.input_shape[1])
         train_images, train_labels = load_raw(split.train)
         frames = 0
@@ -112,28 +113,27 @@ def main(argv: list[str] | None = None) -> int:
             more, more_labels = video_frames(cfg.video_dir, class_names, cfg.video_frame_step, cfg.background_class)
             train_images, train_labels, frames = train_images + more, np.concatenate([train_labels, more_labels]), len(more)
         val_images, val_labels = load_raw(split.val[:: args.val_every])
+        variant, state = lite_variant(model), model_state_dict(model)
     except VidclfError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    from vidclf.training.backbones import _lite_parts, model_state_dict
-
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     # float16: half the bytes to carry; a start point for training needs no more precision
-    np.savez(out / "start.npz", **{k: v.astype(np.float16) for k, v in model_state_dict(model).items()})
+    np.savez(out / "start.npz", **{k: v.astype(np.float16) for k, v in state.items()})
     check = np.stack([prepare_image(image, size, cfg.input_fit) for image in val_images[:CHECK_IMAGES]])
     np.savez_compressed(out / "check.npz", images=check, probabilities=model.predict(check.astype(np.float32), verbose=0))
     parts = {"train": (train_images, train_labels), "val": (val_images, val_labels)}
     names = _write_chunks(out, parts, args.quality, args.chunk_mb)
     meta = {
         "classes": class_names,
-        "class_weights": [_class_weights(train_labels, len(class_names))[i] for i in range(len(class_names))],
+        "class_weights": [class_weights(train_labels, len(class_names))[i] for i in range(len(class_names))],
         "input_size": size,
         "input_fit": cfg.input_fit,
         "dropout": cfg.dropout,
         "label_smoothing": cfg.label_smoothing,
-        "variant": _lite_parts(model)[1],
+        "variant": variant,
         "train_images": len(train_labels),
         "video_frames": frames,
         "val_images": len(val_labels),

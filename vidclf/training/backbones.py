@@ -138,6 +138,11 @@ def _lite_parts(model: keras.Model) -> tuple[keras.Model, int, list[keras.layers
     return backbone, _LITE_VARIANTS[backbone.name], outside
 
 
+def lite_variant(model: keras.Model) -> int:
+    """0, 1 or 2: the EfficientNet-Lite variant inside ``model`` (VidclfError for another model)."""
+    return _lite_parts(model)[1]
+
+
 def model_state_dict(model: keras.Model) -> dict[str, np.ndarray]:
     """A classifier of this project (Lite backbone + ``predictions``) as a PyTorch-layout
     state dict (:mod:`vidclf.training.lite_layout`), to be trained elsewhere and loaded back

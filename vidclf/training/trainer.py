@@ -68,7 +68,7 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def _class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
+def class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
     """Inverse-frequency weights (sklearn's 'balanced'): every class counts the same."""
     counts = np.bincount(labels, minlength=n_classes).astype(float)
     return {i: float(len(labels) / (n_classes * c)) for i, c in enumerate(counts) if c > 0}
@@ -303,10 +303,10 @@ def _start_model(cfg: TrainConfig, class_names: list[str]):
         backbone.trainable = False
         return None, backbone, size
     if cfg.average_models:
-        starts = [(path, _start_from(path, class_names, "train.average_models")) for path in cfg.average_models]
+        starts = [(path, start_model(path, class_names, "train.average_models")) for path in cfg.average_models]
         model = average_models(starts)
     else:
-        model = _start_from(cfg.init_model, class_names)
+        model = start_model(cfg.init_model, class_names)
     size = cfg.input_size or model.input_shape[1]
     if model.input_shape[1] != size:
         model = with_input_size(model, size)
@@ -354,13 +354,13 @@ def _fine_tune(cfg: TrainConfig, model, backbone, split, parts: dict, class_name
             raw, raw_labels = raw + frames, np.concatenate([raw_labels, frame_labels])
             video_frame_count = len(frames)
             console.print(f"+ {len(frames)} frames of training clips from {cfg.video_dir}")
-        weights = _class_weights(raw_labels, n_classes)
+        weights = class_weights(raw_labels, n_classes)
         train_ds = VideoFrameBatches(
             raw, raw_labels, n_classes, cfg.batch_size, size, cfg.input_fit, cfg.seed, weights, teacher=teacher,
             teacher_weight=cfg.distill_weight, workers=2,
         )
     else:
-        weights = _class_weights(y_train, n_classes)
+        weights = class_weights(y_train, n_classes)
         train_ds = (
             tf.data.Dataset.from_tensor_slices((x_train, keras.utils.to_categorical(y_train, n_classes)))
             .shuffle(len(x_train), seed=cfg.seed)
@@ -410,7 +410,7 @@ def _train_head(cfg: TrainConfig, backbone, size: int, name: str, class_names: l
         validation_data=validation,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
-        class_weight=_class_weights(y_train, n_classes),
+        class_weight=class_weights(y_train, n_classes),
         verbose=0,
         callbacks=[
             keras.callbacks.EarlyStopping(monitor, patience=8, restore_best_weights=True),
@@ -423,7 +423,7 @@ def _train_head(cfg: TrainConfig, backbone, size: int, name: str, class_names: l
     return model, history
 
 
-def _start_from(path: str, class_names: list[str], key: str = "train.init_model"):
+def start_model(path: str, class_names: list[str], key: str = "train.init_model"):
     """An existing model of this project to fine-tune further. Its classes must be ours, or
     ours less the last (a background class being added): the head then grows by one output,
     the old classes keeping their weights."""
