@@ -44,16 +44,23 @@ RUN_DEFAULTS = {"epochs": 15, "lr": 1e-4, "bn": "frozen", "seed": 1, "batch": 12
 
 
 def parse_run(text: str) -> tuple[str, dict]:
-    """``name:key=value,...`` -> (name, settings); unknown keys or values are an error."""
+    """``name:key=value,...`` -> (name, settings); raises ValueError naming a bad key or value."""
     name, _, rest = text.partition(":")
+    if not name:
+        raise ValueError(f"--run {text!r}: give a name first (NAME:key=value,...)")
     settings = dict(RUN_DEFAULTS)
     for pair in filter(None, rest.split(",")):
         key, _, value = pair.partition("=")
         if key not in RUN_KEYS:
-            raise SystemExit(f"error: --run {text!r}: unknown key {key!r} (use {', '.join(RUN_KEYS)})")
-        settings[key] = RUN_KEYS[key](value)
+            raise ValueError(f"--run {text!r}: unknown key {key!r} (use {', '.join(RUN_KEYS)})")
+        try:
+            settings[key] = RUN_KEYS[key](value)
+        except ValueError:
+            raise ValueError(f"--run {text!r}: {key}={value!r} is not a {RUN_KEYS[key].__name__}") from None
     if settings["bn"] not in ("frozen", "train"):
-        raise SystemExit(f"error: --run {text!r}: bn is frozen or train")
+        raise ValueError(f"--run {text!r}: bn is frozen or train")
+    if settings["epochs"] < 1 or settings["batch"] < 1 or settings["lr"] <= 0:
+        raise ValueError(f"--run {text!r}: epochs and batch must be >= 1, lr > 0")
     return name, settings
 
 
@@ -203,7 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="use about this many images per part (a smoke test)")
     parser.add_argument("--stop-after-s", type=float, default=0, help="start no run that would end after this (0: no limit)")
     args = parser.parse_args(argv)
-    runs = [parse_run(text) for text in args.run]
+    try:
+        runs = [parse_run(text) for text in args.run]
+    except ValueError as exc:
+        parser.error(str(exc))
+    if not (args.pack / "meta.json").is_file():
+        parser.error(f"{args.pack} is not a folder written by pack.py (no meta.json)")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda":
         print(f"{torch.cuda.get_device_name()}, torch {torch.__version__}, OpenCV {cv2.__version__}", flush=True)
