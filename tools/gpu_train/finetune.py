@@ -134,7 +134,8 @@ def check_start(model, pack: Path, device) -> float:
     return float(np.abs(p - check["probabilities"]).max())
 
 
-def train_run(name: str, s: dict, meta: dict, parts, pack: Path, out: Path, device, workers: int, log: dict) -> None:
+def train_run(name: str, s: dict, meta: dict, parts, val: tuple[torch.Tensor, torch.Tensor], pack: Path, out: Path, device,
+              workers: int, log: dict) -> None:
     torch.manual_seed(s["seed"])
     n_classes, size, fit = len(meta["classes"]), meta["input_size"], meta["input_fit"]
     model = LiteClassifier(meta["variant"], n_classes, meta["dropout"]).to(device)
@@ -142,8 +143,7 @@ def train_run(name: str, s: dict, meta: dict, parts, pack: Path, out: Path, devi
     model = model.to(memory_format=torch.channels_last)
     images, labels = parts["train"]
     data = VideoFrames(images, labels, np.array(meta["class_weights"], np.float32), size, fit, s["seed"])
-    vx = torch.from_numpy(np.stack([prepare_image(im, size, fit) for im in parts["val"][0]]))
-    vy = torch.from_numpy(parts["val"][1])
+    vx, vy = val
     steps_per_epoch = math.ceil(len(data) / s["batch"])
     total, warmup = steps_per_epoch * s["epochs"], steps_per_epoch
     optimizer = torch.optim.AdamW(model.parameters(), lr=s["lr"], weight_decay=s["wd"])
@@ -236,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the PyTorch copy does not reproduce the Keras model; nothing trained", file=sys.stderr)
         return 1
     workers = args.workers or max(1, (torch.multiprocessing.cpu_count() or 2) - 1)
+    # the validation photos, prepared once for every run
+    size, fit = meta["input_size"], meta["input_fit"]
+    val = torch.from_numpy(np.stack([prepare_image(im, size, fit) for im in parts["val"][0]])), torch.from_numpy(parts["val"][1])
     log: dict = {}
     epoch_s = 0.0  # seconds per epoch of the runs so far, to skip a run that cannot finish in time
     for name, settings in runs:
@@ -244,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{name}] skipped: ~{epoch_s * settings['epochs']:.0f} s would end after --stop-after-s", flush=True)
             continue
         run_started = time.perf_counter()
-        train_run(name, settings, meta, parts, args.pack, args.out, device, workers, log)
+        train_run(name, settings, meta, parts, val, args.pack, args.out, device, workers, log)
         epoch_s = max(epoch_s, (time.perf_counter() - run_started) / settings["epochs"])
     return 0
 

@@ -76,9 +76,9 @@ class LiteClassifier(nn.Module):
         super().__init__()
         self._conv_stem = SameConv2d(3, STEM_FILTERS, 3, 2, bias=False)
         self._bn0 = _bn(STEM_FILTERS)
-        self._blocks = nn.ModuleList(MBConv(*spec) for spec in blocks(variant))
-        last = blocks(variant)[-1][-1]
-        self._conv_head = SameConv2d(last, HEAD_FILTERS, 1, bias=False)
+        specs = blocks(variant)
+        self._blocks = nn.ModuleList(MBConv(*spec) for spec in specs)
+        self._conv_head = SameConv2d(specs[-1][-1], HEAD_FILTERS, 1, bias=False)
         self._bn1 = _bn(HEAD_FILTERS)
         self._dropout = nn.Dropout(dropout)
         self._fc = nn.Linear(HEAD_FILTERS, n_classes)

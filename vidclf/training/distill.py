@@ -46,9 +46,11 @@ class Teacher:
         self.frames = 0  # frames labelled so far (the run's metrics report it)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        # resized before the lock: only the model calls need to take turns
+        sized = [_at_size(batch, c.input_size) for c in self.classifiers]
         with self._lock:
             self.frames += len(batch)
-            return np.mean([c.predict(_at_size(batch, c.input_size)) for c in self.classifiers], axis=0)
+            return np.mean([c.predict(x) for c, x in zip(self.classifiers, sized, strict=True)], axis=0)
 
 
 def _at_size(batch: np.ndarray, size: int) -> np.ndarray:
