@@ -161,3 +161,58 @@ def wait_rows(path: Path, n: int, timeout: float = 60.0) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"{path} did not reach {n} rows in {timeout} s")
+
+
+class Mosquitto:
+    """A real mosquitto broker on 127.0.0.1:``port``; it can be killed and started again on the
+    same port (a broker restart), optionally with a password file."""
+
+    def __init__(self, folder: Path, port: int | None = None, passwords: dict[str, str] | None = None):
+        from vidclf.testing import free_port
+
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(binary).exists():
+            pytest.fail("mosquitto is required for the MQTT tests (apt: mosquitto)")
+        self.binary, self.port = binary, port or free_port()
+        self.conf = folder / f"mosquitto-{self.port}.conf"
+        import getpass
+
+        # as root, mosquitto would switch to its own user, who cannot read pytest's private folders
+        lines = [f"listener {self.port} 127.0.0.1", "persistence false", f"user {getpass.getuser()}"]
+        if passwords:
+            password_file = folder / "mosquitto.passwd"
+            password_file.write_text("".join(f"{user}:{pw}\n" for user, pw in passwords.items()))
+            subprocess.run(["mosquitto_passwd", "-U", str(password_file)], check=True, capture_output=True)
+            lines += ["allow_anonymous false", f"password_file {password_file}"]
+        else:
+            lines.append("allow_anonymous true")
+        self.conf.write_text("\n".join(lines) + "\n")
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Mosquitto:
+        import socket
+
+        self.process = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    pytest.fail("mosquitto did not start")
+                time.sleep(0.1)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(10)
+        self.process = None
+
+
+@pytest.fixture
+def mosquitto(tmp_path):
+    broker = Mosquitto(tmp_path).start()
+    yield broker.port
+    broker.stop()

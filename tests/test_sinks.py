@@ -113,30 +113,6 @@ def test_a_webhook_that_never_answers_never_holds_the_pipeline(shared, tmp_path)
 # -- MQTT -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def mosquitto(tmp_path):
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(binary).exists():
-        pytest.fail("mosquitto is required for the MQTT test (apt: mosquitto)")
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("mosquitto did not start")
-            time.sleep(0.1)
-    yield port
-    process.terminate()
-    process.wait(10)
-
-
 def test_mqtt_events_and_retained_label_reach_a_real_broker(shared, tmp_path, mosquitto):
     import paho.mqtt.client as mqtt
 

@@ -56,6 +56,8 @@ def _config(source: str | int | None, model: str | Path | None, config: str | Pa
 
 class _CallbackSink(Sink):
     wants_image = True  # the callback may use result.image
+    title = "callback"
+    errors_end_run = True  # the caller's own exception reaches the caller (every output is finalised first)
 
     def __init__(self, on_frame: Callable[[FrameResult], Any] | None, on_segment: Callable[[SegmentEvent], Any] | None):
         self._on_frame, self._on_segment = on_frame, on_segment

@@ -429,7 +429,9 @@ def override(cfg: Config, values: dict[str, Any]) -> Config:
     for dotted, value in values.items():
         if value is None:
             continue
-        section, _, key = dotted.partition(".")
+        section, _, key = str(dotted).partition(".")
+        if section not in data or (key and not isinstance(data[section], dict)) or (key and key not in data[section]):
+            raise VidclfError(f"unknown setting {str(dotted)[:80]!r} (the dotted keys of config.yaml, e.g. 'smoothing.size')")
         if key:
             data[section][key] = value
         else:  # a top-level list (sources)

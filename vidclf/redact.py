@@ -10,6 +10,7 @@ Usage::
 
     redact("rtsp://admin:hunter2@cam.local/live")    # 'rtsp://admin:***@cam.local/live'
     redact("https://h/x.m3u8?token=abc&q=1")          # 'https://h/x.m3u8?token=***&q=1'
+    redact("user:pw@broker:1883")                      # 'user:***@broker:1883'
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ import re
 
 MASK = "***"
 
-# scheme://user:password@  -> keep the user (it tells which account), hide the password
-_USERINFO = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s/@:]*):(?P<secret>[^\s/]*)@")
-# ?token=... / &password=... and similar query parameters
+# scheme://user:password@ -> keep the user (it tells which account), hide the password; a
+# password may hold "/" (cameras accept it unencoded), so it runs to the last "@" of the word
+_USERINFO = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s/@:]*):(?P<secret>[^\s@]*)@")
+# user:password@host without a scheme (``--mqtt user:pw@broker:1883``)
+_BARE_USERINFO = re.compile(r"(?<![\w/:.@*])(?P<head>[\w.\-]+):(?P<secret>[^\s@:/*][^\s@]*)@(?=[\w\[])")
+# ?token=... / &password=... / &loginpas=... and similar query parameters
 _QUERY_SECRET = re.compile(
-    r"(?P<head>[?&;](?:[a-z0-9_\-]*?)(?:token|passw(?:or)?d|pwd|secret|api[_\-]?key|apikey|auth|signature|sig|key)=)"
+    r"(?P<head>[?&;](?:[a-z0-9_\-]*?)(?:token|pass\w*|pas|pwd|pw|secret|api[_\-]?key|apikey|auth\w*|signature|sig|key|credential\w*)=)"
     r"(?P<secret>[^&;#\s]+)",
     re.IGNORECASE,
 )
@@ -31,4 +35,5 @@ _QUERY_SECRET = re.compile(
 def redact(text: str) -> str:
     """``text`` with URL passwords and secret query parameters replaced by ``***``."""
     text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", str(text))
+    text = _BARE_USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
     return _QUERY_SECRET.sub(lambda m: f"{m['head']}{MASK}", text)

@@ -10,7 +10,9 @@ Usage::
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -22,7 +24,8 @@ from rich.text import Text
 from vidclf.archive.engines import run_local, run_ray
 from vidclf.archive.jobs import VideoResult, already_done, plan_jobs
 from vidclf.config import Config, override
-from vidclf.sinks.outputs import check_writable
+from vidclf.errors import VidclfError
+from vidclf.sinks.outputs import check_writable, summary_path
 from vidclf.sinks.progress import progress_bar
 from vidclf.sinks.terminal import detach
 from vidclf.streaming.source import decoding_threads
@@ -41,9 +44,15 @@ def run_batch(
     quiet: bool = False,
 ) -> dict:
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise VidclfError(f"--out {out_dir} is a file, not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VidclfError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
     check_writable(out_dir / SUMMARY_NAME, "batch summary")
     jobs = plan_jobs(inputs, out_dir)
+    _refuse_foreign_files(jobs)
     results: list[VideoResult] = []
     todo = []
     for job in jobs:
@@ -55,19 +64,65 @@ def run_batch(
     cfg = override(cfg, {"source.decode_threads": decoding_threads(cfg.source.decode_threads, workers)})
     console = Console(file=sys.stderr)  # the progress bar; the table goes to stdout
     started = time.monotonic()
-    run = run_ray(todo, cfg, workers, address) if engine == "ray" else run_local(todo, cfg, workers)
-    with progress_bar(console, disable=quiet or not console.is_terminal) as progress:
-        task = progress.add_task("videos", total=len(jobs), completed=len(results), info="")
-        for result in run:
-            results.append(result)
-            note = f"{result.name}: {result.status}" + (f" ({result.error})" if result.error else "")
-            progress.update(task, advance=1, info=note[:60])
+    stop = threading.Event()
+    with _BatchSignals(stop) as signals:
+        run = run_ray(todo, cfg, workers, address) if engine == "ray" else run_local(todo, cfg, workers, stop)
+        with progress_bar(console, disable=quiet or not console.is_terminal) as progress:
+            task = progress.add_task("videos", total=len(jobs), completed=len(results), info="")
+            try:
+                for result in run:
+                    results.append(result)
+                    if result.status == "interrupted" and result.error.startswith("interrupted by SIG"):
+                        # the signal reached the video's own pipeline (one worker: this process)
+                        signals.received = signals.received or result.error.removeprefix("interrupted by ")
+                    note = f"{result.name}: {result.status}" + (f" ({result.error})" if result.error else "")
+                    progress.update(task, advance=1, info=note[:60])
+            except KeyboardInterrupt:  # the Ray engine is stopped this way
+                signals.received = signals.received or "SIGINT"
     elapsed = time.monotonic() - started
     report = _report(results, jobs, elapsed, workers, engine)
+    report["interrupted"] = signals.received  # None: every video had its turn
     (out_dir / SUMMARY_NAME).write_text(json.dumps(report, indent=1) + "\n")
     if not quiet:
         _print_table(Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160), report)
     return report
+
+
+def _refuse_foreign_files(jobs: list) -> None:
+    """A batch replaces its own results freely (it resumes and redoes), but never a file it did
+    not write: a ``<name>.jsonl`` it wrote always has its ``.summary.json`` beside it."""
+    foreign = [str(job.results) for job in jobs if job.results.exists() and not summary_path(job.results).exists()]
+    if foreign:
+        listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise VidclfError(f"refusing to replace {listed}: not written by vidclf batch; move it or choose another --out")
+
+
+class _BatchSignals:
+    """SIGINT / SIGTERM / SIGHUP set ``stop`` (the running videos finalise, no new one starts)
+    instead of killing the batch; a second SIGINT while stopping is taken as it comes.
+    The Ray engine keeps Python's own Ctrl-C (KeyboardInterrupt), which it handles itself."""
+
+    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self, stop: threading.Event):
+        self.stop, self.received = stop, None
+        self._previous: dict = {}
+
+    def _handler(self, signum, _frame) -> None:
+        self.received = self.received or signal.Signals(signum).name
+        self.stop.set()
+
+    def __enter__(self) -> _BatchSignals:
+        if threading.current_thread() is threading.main_thread():
+            for name in self.SIGNALS:
+                sig = getattr(signal, name, None)
+                if sig is not None:
+                    self._previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 def _report(results: list[VideoResult], jobs, elapsed_s: float, workers: int, engine: str) -> dict:
@@ -82,6 +137,7 @@ def _report(results: list[VideoResult], jobs, elapsed_s: float, workers: int, en
         "done": len(ran),
         "skipped": sum(r.status == "skipped" for r in results),
         "failed": sum(r.status == "failed" for r in results),
+        "interrupted_videos": sum(r.status == "interrupted" for r in results),
         "video_s": round(video_s, 2),
         "elapsed_s": round(elapsed_s, 2),
         "speed_x_realtime": round(video_s / elapsed_s, 2) if elapsed_s > 0 and ran else None,
@@ -90,7 +146,10 @@ def _report(results: list[VideoResult], jobs, elapsed_s: float, workers: int, en
 
 
 def _print_table(console: Console, report: dict) -> None:
-    table = Table(title=f"vidclf batch: {report['done']} done, {report['skipped']} skipped, {report['failed']} failed")
+    title = f"vidclf batch: {report['done']} done, {report['skipped']} skipped, {report['failed']} failed"
+    if report.get("interrupted"):
+        title += f", interrupted by {report['interrupted']}"
+    table = Table(title=title)
     for column in ("video", "status", "length s", "frames", "classified", "dominant label", "segments", "x real time"):
         table.add_column(column, justify="left" if column in ("video", "status", "dominant label") else "right")
     for r in report["results"]:

@@ -14,35 +14,78 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from vidclf.archive.jobs import VideoJob, VideoResult, classify_video
 from vidclf.config import Config
 from vidclf.errors import VidclfError
 
+STOP_POLL_S = 0.2
+INTERRUPT_GRACE_S = 10.0  # for the running videos to finalise their results after a stop
 
-def _quiet_worker() -> None:
+
+_WORKER_STOP = threading.Event()  # in a pool process: set when the parent stops the batch
+
+
+def _worker_start(stop) -> None:
+    """In each pool process: quiet libraries; a terminal's Ctrl-C (sent to the whole process
+    group) is the parent's to decide, so it is ignored here outside a video; the parent's
+    ``stop`` becomes this process's stop event, which ends the running video cleanly."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        stop.wait()
+        _WORKER_STOP.set()
+
+    threading.Thread(target=watch, name="batch-stop", daemon=True).start()
 
 
-def run_local(jobs: list[VideoJob], cfg: Config, workers: int) -> Iterator[VideoResult]:
+def _classify_in_worker(job: VideoJob, cfg: Config) -> VideoResult:
+    return classify_video(job, cfg, _WORKER_STOP)
+
+
+def run_local(jobs: list[VideoJob], cfg: Config, workers: int, stop: threading.Event | None = None) -> Iterator[VideoResult]:
     """A pool of ``workers`` processes (spawned: no inherited threads or model state); one
-    model per process, loaded by its first video. ``workers=1`` runs in this process."""
+    model per process, loaded by its first video. ``workers=1`` runs in this process.
+
+    ``stop`` (set by a signal handler): no further video starts, the running ones are
+    interrupted and their results (``interrupted``) still come out."""
+    stop = stop or threading.Event()
     if workers <= 1:
         for job in jobs:
-            yield classify_video(job, cfg)
+            if stop.is_set():
+                return
+            result = classify_video(job, cfg)
+            yield result
+            if result.status == "interrupted":  # the signal reached the video's own pipeline
+                stop.set()
+                return
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker) as pool:
-        futures = [pool.submit(classify_video, job, cfg) for job in jobs]
-        try:
-            for future in as_completed(futures):
+    worker_stop = context.Event()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_start, initargs=(worker_stop,))
+    futures = {pool.submit(_classify_in_worker, job, cfg) for job in jobs}
+    try:
+        while futures and not stop.is_set():
+            done, futures = wait(futures, timeout=STOP_POLL_S, return_when=FIRST_COMPLETED)
+            for future in done:
                 yield future.result()
-        finally:  # Ctrl-C or an early stop: videos not started yet are not started
+        if futures:  # stopped: cancel what has not started, let the running videos finalise
+            worker_stop.set()
             for future in futures:
                 future.cancel()
+            running = {f for f in futures if not f.cancelled()}
+            done, _ = wait(running, timeout=INTERRUPT_GRACE_S)
+            for future in done:
+                yield future.result()
+    finally:
+        worker_stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def run_ray(jobs: list[VideoJob], cfg: Config, workers: int, address: str | None = None) -> Iterator[VideoResult]:

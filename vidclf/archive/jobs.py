@@ -19,6 +19,7 @@ import functools
 import hashlib
 import io
 import json
+import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -27,6 +28,9 @@ from pathlib import Path
 from vidclf.config import Config, file_run_config
 from vidclf.errors import VidclfError
 
+# A file that decodes fewer of the frames its container declares than this share is cut or
+# corrupt: it fails (and is tried again next time) instead of passing as a normal end.
+MIN_DECODED_SHARE = 0.9
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
 
 
@@ -49,7 +53,7 @@ class VideoJob:
 class VideoResult:
     name: str
     source: str
-    status: str  # "done" | "failed" | "skipped" (done by an earlier run)
+    status: str  # "done" | "failed" | "skipped" (done by an earlier run) | "interrupted" (redone next time)
     error: str | None = None
     frames: int = 0
     classified: int = 0
@@ -108,6 +112,17 @@ def already_done(job: VideoJob) -> VideoResult | None:
         return None
 
 
+class _Stopped(Exception):
+    pass
+
+
+def _relay(batch_stop: threading.Event, video_stop: threading.Event) -> None:
+    """Stop the video when the batch stops; ends with the video (its pipeline sets its stop)."""
+    while not video_stop.wait(0.1):
+        if batch_stop.is_set():
+            video_stop.set()
+
+
 @functools.lru_cache(maxsize=2)
 def _classifier(path: str, labels: str | None, threads: int):
     # one model per worker process, loaded by its first video and reused by the others
@@ -116,9 +131,10 @@ def _classifier(path: str, labels: str | None, threads: int):
     return load_classifier(path, labels, threads)
 
 
-def classify_video(job: VideoJob, cfg: Config) -> VideoResult:
+def classify_video(job: VideoJob, cfg: Config, batch_stop: threading.Event | None = None) -> VideoResult:
     """Classify one video through the streaming pipeline; a bad video comes back as a
-    ``failed`` result with the one-line reason, never as an exception."""
+    ``failed`` result with the one-line reason, never as an exception. ``batch_stop`` (the
+    batch is stopping) ends it as ``interrupted``, like a signal does."""
     from rich.console import Console
 
     from vidclf.streaming.pipeline import run_pipeline
@@ -130,7 +146,14 @@ def classify_video(job: VideoJob, cfg: Config) -> VideoResult:
         job.done_marker.unlink(missing_ok=True)
         run_cfg = file_run_config(cfg, job.source, job.results)
         classifier = _classifier(str(run_cfg.model.path), run_cfg.model.labels, run_cfg.model.threads)
-        summary = run_pipeline(run_cfg, Console(file=io.StringIO()), classifier)
+        batch_stop = batch_stop or threading.Event()
+        if batch_stop.is_set():
+            raise _Stopped
+        video_stop = threading.Event()  # the pipeline sets its own at the end: the batch's must stay as it is
+        threading.Thread(target=_relay, args=(batch_stop, video_stop), name="batch-stop-relay", daemon=True).start()
+        summary = run_pipeline(run_cfg, Console(file=io.StringIO()), classifier, stop=video_stop)
+    except _Stopped:
+        result.status, result.error = "interrupted", "interrupted: the batch was stopped"
     except VidclfError as exc:
         result.error = str(exc)
     except Exception as exc:  # noqa: BLE001  one broken video must not end the batch
@@ -146,10 +169,17 @@ def classify_video(job: VideoJob, cfg: Config) -> VideoResult:
                 shares[seg["label"]] += seg["frames"]
             label, count = shares.most_common(1)[0]
             result.dominant_label, result.dominant_share = label, round(count / max(summary.frames_shown, 1), 3)
-        if summary.error:
+        declared = summary.frames_declared
+        if summary.ended_by.startswith("SIG"):  # a signal: this video is redone on resume
+            result.status, result.error = "interrupted", f"interrupted by {summary.ended_by}"
+        elif batch_stop.is_set():  # the batch was stopped (a signal to the parent of this worker)
+            result.status, result.error = "interrupted", "interrupted: the batch was stopped"
+        elif summary.error:
             result.error = summary.error
         elif summary.frames_shown == 0:
             result.error = "no frame could be decoded"
+        elif declared and summary.frames_read < MIN_DECODED_SHARE * declared:
+            result.error = f"decoded only {summary.frames_read} of the {declared} frames the file declares (cut or corrupt)"
         else:
             result.status = "done"
     result.elapsed_s = time.monotonic() - started

@@ -45,4 +45,6 @@ def run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         overrides["model.threads"] = max(1, cores // workers)
     cfg = override(load_config(args.config), overrides)
     report = run_batch(cfg, args.inputs, args.out, workers, args.engine, args.address, args.redo, args.quiet)
+    if report["interrupted"]:  # as `vidclf run`: Ctrl-C is 130, another signal a clean stop
+        return 130 if report["interrupted"] == "SIGINT" else 0
     return 0 if report["failed"] == 0 else 1

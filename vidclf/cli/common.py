@@ -171,12 +171,13 @@ def run_main(main: Callable[[], int]) -> int:
     """Call ``main``; turn a :class:`VidclfError` into ``error: ...`` on stderr and exit code 2."""
     from vidclf.errors import VidclfError
     from vidclf.redact import redact
+    from vidclf.sinks.terminal import write_text
 
     try:
         return main()
     except VidclfError as exc:
-        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        write_text(f"error: {redact(str(exc))}\n", sys.stderr)  # a closed stderr still gets exit 2
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        write_text("interrupted\n", sys.stderr)
         return EXIT_INTERRUPTED

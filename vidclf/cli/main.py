@@ -49,7 +49,29 @@ def command_main(name: str, argv: list[str] | None = None, prog: str | None = No
     return _execute(parser.parse_args(argv))
 
 
+def _fill_closed_std_descriptors() -> None:
+    """Started with ``>&-`` or ``2>&-``: point the closed standard descriptor at /dev/null, so
+    that the next file opened (a recording, the results) cannot become "stdout" or "stderr"
+    and receive what native libraries print there."""
+    import os
+
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+    # Python left the closed ones as None: print(file=None) would write to stdout instead
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  lives as long as the process
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+
 def _execute(args: argparse.Namespace) -> int:
+    _fill_closed_std_descriptors()
     configure_logging(args.verbose, args.quiet)
     quiet_tensorflow()
     if not args.verbose:

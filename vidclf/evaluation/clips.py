@@ -64,18 +64,56 @@ class ClipTruth:
 
 
 def load_ground_truth(path: str | Path) -> list[ClipTruth]:
+    """The clips of a ``labels.json``; a file that is not one is a single error listing every
+    problem found (never a traceback: the file is user input)."""
     path = Path(path)
+
+    def no_constants(name: str):
+        raise ValueError(f"{name} is not JSON")
+
     try:
-        data = json.loads(path.read_text())
-        clips = []
-        for name, entry in sorted(data["clips"].items()):
-            segments = tuple((s["label"], int(s["first_frame"]), int(s["last_frame"])) for s in entry.get("segments", []))
-            clips.append(ClipTruth(name, entry.get("class"), segments))
+        data = json.loads(path.read_text(), parse_constant=no_constants)
     except FileNotFoundError:
         raise VidclfError(f"ground truth file not found: {path}") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise VidclfError(f"ground truth {path} is not a labels.json ({type(exc).__name__}: {exc})") from None
-    return clips
+    except (OSError, ValueError, RecursionError) as exc:
+        raise VidclfError(f"ground truth {path} is not a labels.json ({type(exc).__name__}: {str(exc)[:120]})") from None
+    clips = data.get("clips") if isinstance(data, dict) else None
+    if not isinstance(clips, dict) or not clips:
+        raise VidclfError(f"ground truth {path}: 'clips' must map clip file names to {{\"class\": ...}} entries")
+    truths, problems = [], []
+    for name, entry in sorted(clips.items()):
+        found = _clip_problems(entry)
+        if found:
+            problems += [f"{name}: {problem}" for problem in found]
+            continue
+        segments = tuple((s["label"], s["first_frame"], s["last_frame"]) for s in entry.get("segments", []))
+        truths.append(ClipTruth(name, entry.get("class"), segments))
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise VidclfError(f"ground truth {path}: {shown}")
+    return truths
+
+
+def _clip_problems(entry) -> list[str]:
+    """What is wrong with one clip's entry (empty: nothing)."""
+    if not isinstance(entry, dict):
+        return ["entry must be an object such as {\"class\": \"tennis\"}"]
+    problems = []
+    if entry.get("class") is not None and not isinstance(entry["class"], str):
+        problems.append("class must be a class name or null")
+    segments = entry.get("segments", [])
+    if not isinstance(segments, list):
+        return [*problems, "segments must be a list"]
+    for i, seg in enumerate(segments):
+        ok = (
+            isinstance(seg, dict)
+            and isinstance(seg.get("label"), str)
+            and all(type(seg.get(k)) is int and seg[k] >= 0 for k in ("first_frame", "last_frame"))
+            and seg["first_frame"] <= seg["last_frame"]
+        )
+        if not ok:
+            problems.append(f"segments[{i}] must have a label and 0 <= first_frame <= last_frame (integers)")
+    return problems
 
 
 def _changes(labels: list[str]) -> int:

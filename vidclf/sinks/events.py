@@ -15,9 +15,15 @@ Usage::
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from vidclf.errors import VidclfError
+from vidclf.redact import redact
+
+log = logging.getLogger("vidclf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +81,11 @@ class Sink:
     """
 
     wants_image = False
+    #: what warnings and the summary call this output ("MQTT", "webhook")
+    title = "output"
+    #: a failure ends the run and reaches the caller (after every output is finalised): the
+    #: Python API's callbacks. Any other sink's failure is counted and the run goes on.
+    errors_end_run = False
 
     def on_frame(self, result: FrameResult) -> None:  # noqa: B027  optional hook
         pass
@@ -84,3 +95,48 @@ class Sink:
 
     def close(self) -> None:  # noqa: B027  optional hook
         pass
+
+
+class SinkGuard:
+    """Calls sinks so that no output can take the run down.
+
+    A sink that raises is counted and logged (the first failure, then every
+    ``LOG_EVERY``-th, redacted) and keeps its turn: a broker or receiver that comes back
+    gets the next events. Two kinds of failure still end the run, after every output is
+    finalised by the caller: a :class:`VidclfError` (an output that cannot be written: one
+    clean error line) and any exception of a sink that :attr:`Sink.errors_end_run`.
+
+    Usage::
+
+        guard = SinkGuard()
+        guard.call(sink, sink.on_frame, result)
+        guard.failures      # {"MQTT": 3}
+    """
+
+    LOG_EVERY = 100
+
+    def __init__(self) -> None:
+        self.failures: dict[str, int] = {}
+        self.first_failure: dict[str, str] = {}
+
+    def call(self, sink: Sink, method, *args) -> None:
+        try:
+            method(*args)
+        except VidclfError:
+            raise
+        except Exception as exc:
+            if sink.errors_end_run:
+                raise
+            self.count(sink.title, exc)
+
+    def count(self, title: str, exc: BaseException) -> None:
+        """Record one failure of the output ``title``."""
+        n = self.failures[title] = self.failures.get(title, 0) + 1
+        text = redact(f"{type(exc).__name__}: {exc}")[:300]
+        self.first_failure.setdefault(title, text)
+        if n == 1 or n % self.LOG_EVERY == 0:
+            log.warning("%s output failed (%s); %d failure(s) so far, the run goes on", title, text, n)
+
+    def describe(self) -> list[str]:
+        """One line per output that failed, for the summary."""
+        return [f"{title} failed {n} time(s), first: {self.first_failure[title]}" for title, n in self.failures.items()]

@@ -1,14 +1,21 @@
 """Publish label changes to an MQTT broker, with Frigate-like topics (paho-mqtt).
 
-Topics (``prefix`` = ``events.mqtt_topic``, ``name`` = the stream's name)::
+Topics (``prefix`` = ``events.mqtt_topic``, ``name`` = the stream's name reduced to
+``[a-z0-9_-]``, so a file called ``court#1.mkv`` or a URL never makes a bad or secret topic)::
 
     <prefix>/available        "online" while running, "offline" after (retained; "offline"
                               is also the broker's last will if the process dies)
     <prefix>/<name>/label     the label shown now (retained: a new subscriber sees it at once)
     <prefix>/events           every segment start / end as JSON (QoS 1)
 
-paho's network loop runs on its own thread and ``publish`` only queues the message (the queue
-is bounded), so a slow or absent broker never blocks the pipeline; paho reconnects by itself.
+The broker address is ``[user[:password]@]host[:port]``; ``VIDCLF_MQTT_PASSWORD`` in the
+environment gives the password without putting it on a command line. paho's network loop runs
+on its own thread and ``publish`` only queues the message, so a slow or absent broker never
+blocks the pipeline. While the broker is away (down at start, restarting), paho keeps the
+QoS 1 messages in its bounded queue and sends them when it has reconnected by itself;
+messages beyond the queue are counted as dropped. Deliveries are counted from the broker's
+acknowledgements (``on_publish``), never from a message's state, which paho reports by raising
+once the connection is gone.
 
 Usage::
 
@@ -22,6 +29,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
+import re
+import threading
 import time
 
 from vidclf.errors import VidclfError
@@ -31,53 +41,106 @@ from vidclf.sinks.network import parse_host_port
 log = logging.getLogger("vidclf")
 
 MAX_QUEUED = 1000
-CONNECT_WAIT_S = 2.0
 CLOSE_GRACE_S = 3.0
+PASSWORD_ENV = "VIDCLF_MQTT_PASSWORD"
 
 
-def check_broker(address: str) -> tuple[str, int]:
-    """The broker's ``(host, port)`` (port 1883 when not given); paho-mqtt must be installed."""
-    host_port = parse_host_port(address, "events.mqtt", default_port=1883, min_port=1)
+def topic_slug(name: str) -> str:
+    """``name`` as one topic level: lower-case letters, digits, ``_`` and ``-`` only."""
+    return re.sub(r"[^a-z0-9_-]+", "_", str(name).lower()).strip("_") or "stream"
+
+
+def check_topic_prefix(prefix: str) -> str:
+    """A topic prefix may not hold MQTT wildcards (``#``, ``+``) or be empty."""
+    cleaned = prefix.strip("/")
+    if not cleaned or any(c in cleaned for c in "#+\0") or "//" in cleaned:
+        raise VidclfError(f"events.mqtt_topic must be a topic prefix without '#', '+' or empty levels, got {prefix[:60]!r}")
+    return cleaned
+
+
+def check_broker(address: str) -> tuple[str, int, str | None, str | None]:
+    """The broker's ``(host, port, username, password)`` (port 1883 when not given); paho-mqtt
+    must be installed."""
+    text = address.removeprefix("mqtt://")
+    user = password = None
+    if "@" in text:
+        userinfo, _, text = text.rpartition("@")
+        user, _, password = userinfo.partition(":")
+        password = password or None
+    password = os.environ.get(PASSWORD_ENV) or password
+    host, port = parse_host_port(text, "events.mqtt", default_port=1883, min_port=1, example="user@broker:1883")
     if importlib.util.find_spec("paho") is None:
         raise VidclfError("events.mqtt needs paho-mqtt: pip install 'vidclf[mqtt]'")
-    return host_port
+    return host, port, user or None, password
 
 
 class MqttSink(Sink):
+    title = "MQTT"
+
     def __init__(self, address: str, prefix: str = "vidclf", name: str = "stream"):
-        host, port = check_broker(address)
+        host, port, user, password = check_broker(address)
         import paho.mqtt.client as mqtt
 
-        self.prefix, self.name = prefix.rstrip("/"), name
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"vidclf-{name}-{time.monotonic_ns() % 10**9}")
+        self.prefix, self.name = check_topic_prefix(prefix), topic_slug(name)
+        self.dropped = 0  # the bounded queue was full (a long broker outage)
+        self._unacked: set[int] = set()  # messages published and not yet acknowledged by the broker
+        self._acked_early: set[int] = set()
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"vidclf-{self.name}-{time.monotonic_ns() % 10**9}")
         self.client.max_queued_messages_set(MAX_QUEUED)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=5)  # a restarted broker is found within seconds
+        if user:
+            self.client.username_pw_set(user, password)
         self.client.will_set(f"{self.prefix}/available", "offline", qos=1, retain=True)
         self.client.on_connect = self._on_connect
+        self.client.on_publish = self._on_publish
         self.client.connect_async(host, port, keepalive=30)
         self.client.loop_start()
-        self._pending: list = []
 
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties=None) -> None:
         if reason_code == 0:
-            client.publish(f"{self.prefix}/available", "online", qos=1, retain=True)
+            self._publish(f"{self.prefix}/available", "online", retain=True)
         else:
             log.warning("mqtt: broker refused the connection (%s)", reason_code)
 
+    def _on_publish(self, _client, _userdata, mid, _reason_code=None, _properties=None) -> None:
+        with self._lock:
+            if mid in self._unacked:
+                self._unacked.discard(mid)
+            else:  # acknowledged before publish() returned to _publish
+                self._acked_early.add(mid)
+
+    def _publish(self, topic: str, payload: str, retain: bool = False) -> None:
+        import paho.mqtt.client as mqtt
+
+        # never call paho while holding self._lock: paho calls _on_publish holding its own lock
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+            self.dropped += 1
+        elif info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):  # NO_CONN: queued, sent on reconnect
+            with self._lock:
+                if info.mid in self._acked_early:
+                    self._acked_early.discard(info.mid)
+                else:
+                    self._unacked.add(info.mid)
+
+    @property
+    def unacknowledged(self) -> int:
+        with self._lock:
+            return len(self._unacked)
+
     def on_segment(self, event: SegmentEvent) -> None:
         if event.kind == "start":
-            self.client.publish(f"{self.prefix}/{self.name}/label", event.label, qos=1, retain=True)
-        info = self.client.publish(f"{self.prefix}/events", json.dumps({**event.as_dict(), "camera": self.name}), qos=1)
-        self._pending.append(info)
-        self._pending = [i for i in self._pending if not i.is_published()][-MAX_QUEUED:]
+            self._publish(f"{self.prefix}/{self.name}/label", event.label, retain=True)
+        self._publish(f"{self.prefix}/events", json.dumps({**event.as_dict(), "camera": self.name}))
 
     def close(self) -> None:
-        offline = self.client.publish(f"{self.prefix}/available", "offline", qos=1, retain=True)
+        self._publish(f"{self.prefix}/available", "offline", retain=True)
         deadline = time.monotonic() + CLOSE_GRACE_S
-        for info in [*self._pending, offline]:  # let queued messages go out, for a bounded time
-            while not info.is_published() and time.monotonic() < deadline:
-                time.sleep(0.02)
-        unsent = sum(not i.is_published() for i in self._pending)
-        if unsent:
-            log.warning("mqtt: %d events not delivered to the broker", unsent)
+        while self.unacknowledged and time.monotonic() < deadline:  # let queued messages go out, for a bounded time
+            time.sleep(0.02)
+        if self.unacknowledged or self.dropped:
+            unsent, dropped = self.unacknowledged, self.dropped
+            log.warning("mqtt: %d messages not delivered to the broker (%d dropped: queue full)", unsent, dropped)
         self.client.disconnect()
         self.client.loop_stop()

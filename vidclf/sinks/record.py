@@ -42,8 +42,12 @@ MIN_FREE_BYTES = 256 * 1024  # less than this left on the disk: the writer's nex
 
 
 def count_frames_in_file(path: str | Path) -> int:
-    """Frames a player can read from ``path``: the container's count, or demuxed one by one
-    when the index is missing (a file cut short by a full disk)."""
+    """Frames a player can read from ``path``: the container's index (read here, see
+    :func:`indexed_frames`), else OpenCV's count, or demuxed one by one when the index is
+    missing (a file cut short by a full disk)."""
+    indexed = indexed_frames(path)
+    if indexed is not None:
+        return indexed
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
@@ -56,6 +60,88 @@ def count_frames_in_file(path: str | Path) -> int:
         return count
     finally:
         capture.release()
+
+
+def indexed_frames(path: str | Path) -> int | None:
+    """The frame count of a finished recording from its own index, without OpenCV: an MP4/MOV
+    video track's sample table (``stsz``), or an AVI's ``idx1`` (one 16-byte entry a frame of
+    its single video stream). Both are written last, when the file is finalised, so a file cut
+    short has none: None then (and for Matroska or OpenDML AVI), and the caller decodes.
+
+    Why not ``cv2.VideoCapture``: opening a file takes FFmpeg's one process-wide lock, which a
+    live camera's open or reconnect may hold for seconds; finalising a recording at a stop
+    must not wait for that. Only the top-level headers and the index are read (seeks, not
+    the whole file)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+                return _avi_index_frames(f)
+            if head[4:8] == b"ftyp":
+                return _mp4_video_samples(f)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _chunks(f, start: int, end: int, big_endian: bool):
+    """(type, payload start, payload end) of the RIFF chunks / ISO-BMFF boxes in [start, end)."""
+    order = "big" if big_endian else "little"
+    while start + 8 <= end:
+        f.seek(start)
+        head = f.read(16)
+        if len(head) < 8:
+            return
+        if big_endian:
+            size, kind, skip = int.from_bytes(head[:4], order), head[4:8], 8
+            if size == 1 and len(head) == 16:
+                size, skip = int.from_bytes(head[8:16], order), 16
+            elif size == 0:
+                size = end - start
+        else:
+            kind, size, skip = head[:4], int.from_bytes(head[4:8], order) + 8, 8
+            size += size % 2  # RIFF chunks are padded to an even length
+        if size < skip or start + size > end + 1:
+            return
+        yield kind, start + skip, min(start + size, end)
+        start += size
+
+
+def _avi_index_frames(f) -> int | None:
+    end = f.seek(0, 2)
+    chunks = list(_chunks(f, 12, end, big_endian=False))
+    if any(kind == b"RIFF" for kind, _, _ in chunks):  # OpenDML (AVIX): idx1 covers only the first part
+        return None
+    for kind, a, b in chunks:
+        if kind == b"idx1":
+            f.seek(a)
+            entries = f.read(b - a)
+            if len(entries) != b - a or len(entries) % 16:
+                return None
+            return sum(entries[i + 2 : i + 4] in (b"dc", b"db") for i in range(0, len(entries), 16))
+    return None
+
+
+def _mp4_video_samples(f) -> int | None:
+    end = f.seek(0, 2)
+
+    def child(kind: bytes, a: int, b: int) -> tuple[int, int] | None:
+        return next(((x, y) for k, x, y in _chunks(f, a, b, big_endian=True) if k == kind), None)
+
+    moov = child(b"moov", 0, end)
+    if moov is None:
+        return None
+    for kind, a, b in list(_chunks(f, *moov, big_endian=True)):
+        minf = child(b"minf", *child(b"mdia", a, b) or (0, 0)) if kind == b"trak" else None
+        if minf is None or child(b"vmhd", *minf) is None:
+            continue  # not the video track
+        stbl = child(b"stbl", *minf)
+        stsz = child(b"stsz", *stbl) if stbl else None
+        if stsz is None or stsz[1] - stsz[0] < 12:
+            return None
+        f.seek(stsz[0] + 8)  # version and flags, sample size, then the sample count
+        return int.from_bytes(f.read(4), "big")
+    return None
 
 
 def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

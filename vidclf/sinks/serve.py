@@ -56,6 +56,11 @@ log = logging.getLogger("vidclf")
 
 MAX_SEGMENTS_SHOWN = 500
 BOUNDARY = "vidclf-frame"
+# A client gets this long to send its request (before any authentication): half-open and
+# idle connections end instead of holding a thread each.
+REQUEST_TIMEOUT_S = 5.0
+MAX_CONNECTIONS = 64  # at once, all clients; more are closed at once
+MAX_CONNECTIONS_PER_CLIENT = 16  # one address cannot take every place
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -162,16 +167,26 @@ class StreamView(Sink):
         return self._closed
 
 
+def check_token(token: str | None) -> str | None:
+    """An empty token (an unset ``$TOKEN`` on the command line) would serve without
+    authentication: refused, never taken as "no token"."""
+    if token is not None and not token.strip():
+        raise VidclfError("serve.token is empty (an unset variable?); give a token, or leave the option out")
+    return token
+
+
 class _HttpService:
     """The HTTP server, its access token and the page; ``resolve`` maps a path to
     ``(view, path inside the view)``, or ``(None, path)`` for the service's own routes."""
 
     def __init__(self, address: str, token: str | None, resolve, index=None):
         host, port = parse_address(address)
+        token = check_token(token)
         if token is None and not is_loopback(host):
             # bound beyond this machine: nobody may watch without the token
             token = secrets.token_urlsafe(16)
         self.token, self.resolve, self.index = token, resolve, index
+        self.host, self.loopback = host, is_loopback(host)
         self._page = resources.files("vidclf.sinks.web").joinpath("index.html").read_text(encoding="utf-8")
         try:
             self._server = _Server((host, port), _handler_for(self))
@@ -184,6 +199,18 @@ class _HttpService:
         self._thread.start()
         shown_host = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown_host}:{self.port}/" + (f"?token={self.token}" if self.token else "")
+
+    def host_allowed(self, host_header: str | None) -> bool:
+        """A view bound to loopback answers only requests addressed to loopback names: a web
+        page elsewhere cannot read it through DNS rebinding (its Host names the attacker's
+        domain). Bound beyond loopback, the token guards the view."""
+        if not self.loopback:
+            return True
+        if not host_header:
+            return False
+        host = host_header.strip().lower()
+        host = host[1:].partition("]")[0] if host.startswith("[") else host.rpartition(":")[0] if host.count(":") == 1 else host
+        return host in ("localhost", self.host.lower()) or is_loopback(host)
 
     def authorised(self, query: str, headers) -> bool:
         if not self.token:
@@ -261,24 +288,55 @@ class MultiServe:
 
 
 class _Server(http.server.ThreadingHTTPServer):
+    """A thread per connection, with bounded places: beyond :data:`MAX_CONNECTIONS` (or
+    :data:`MAX_CONNECTIONS_PER_CLIENT` from one address) a connection is closed at once."""
+
     daemon_threads = True  # a viewer still connected must not keep the process alive
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], handler):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
+        self._places = threading.Lock()
+        self._open: collections.Counter[str] = collections.Counter()
+        self.refused = 0
         super().__init__(address, handler)
+
+    def process_request(self, request, client_address) -> None:
+        client = client_address[0]
+        with self._places:
+            full = sum(self._open.values()) >= MAX_CONNECTIONS or self._open[client] >= MAX_CONNECTIONS_PER_CLIENT
+            if not full:
+                self._open[client] += 1
+        if full:
+            self.refused += 1
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._places:
+                self._open[client_address[0]] -= 1
+                if self._open[client_address[0]] <= 0:
+                    del self._open[client_address[0]]
 
 
 def _handler_for(service: _HttpService):
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "vidclf"
+        timeout = REQUEST_TIMEOUT_S  # socket timeout from the first byte on: idle clients are let go
 
         def log_message(self, fmt: str, *args) -> None:  # requests go to -vv, not to the console
             log.debug("serve: " + fmt, *args)
 
         def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
             parts = urlsplit(self.path)
+            if not service.host_allowed(self.headers.get("Host")):
+                self._reply(421, "text/plain", b"this view answers only to the host it is bound to\n")
+                return
             if not service.authorised(parts.query, self.headers):
                 self._reply(403, "text/plain", b"a valid ?token= is required\n")
                 return

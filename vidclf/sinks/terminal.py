@@ -34,13 +34,16 @@ def detach(stream: IO[str]) -> None:
 
 
 def write_text(text: str, stream: IO[str] | None = None) -> bool:
-    """Write and flush ``text``; False (and the stream detached) when the reader is gone."""
+    """Write and flush ``text``; False (and the stream detached) when the reader is gone, or
+    was never there (started with the descriptor closed: ``>&-`` makes ``sys.stdout`` None)."""
     stream = stream or sys.stdout
+    if stream is None:
+        return False
     try:
         stream.write(text)
         stream.flush()
         return True
-    except OSError:  # BrokenPipeError (EPIPE), EIO from a closed terminal
+    except (OSError, ValueError):  # BrokenPipeError (EPIPE), EIO from a closed terminal, a closed file object
         detach(stream)
         return False
 

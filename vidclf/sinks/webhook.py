@@ -6,6 +6,11 @@ oldest waiting events are dropped and counted. On close the sender gets a short 
 period to deliver what is queued. (urllib is enough for a JSON POST; requests would add a
 dependency for nothing.)
 
+A receiver is a peer the run does not trust: only a 2xx answer counts as delivered (a redirect
+is not followed: it would turn the POST into a bodiless GET), at most :data:`MAX_BODY_BYTES` of
+its answer are read, and whatever it does (garbage instead of HTTP, a reset, an endless body)
+is a failed attempt of that event, never the end of the sender thread.
+
 Usage::
 
     sink = WebhookSink("http://127.0.0.1:8000/hook", timeout_s=2, retries=3)
@@ -35,16 +40,31 @@ log = logging.getLogger("vidclf")
 QUEUE_SIZE = 256
 BACKOFF_S = 0.2
 CLOSE_GRACE_S = 5.0
+MAX_BODY_BYTES = 4096  # of a receiver's answer: enough for an error message, never a memory bomb
 
 
 def check_url(url: str) -> str:
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018  raises on a port that is not a number (urllib's text would show the password)
+    except ValueError:
+        raise VidclfError(f"events.webhook has a bad port: {redact(url)[:80]!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise VidclfError(f"events.webhook must be an http(s):// URL, got {redact(url)[:60]!r}")
     return url
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the 3xx answer becomes an HTTPError: a failed delivery, not a silent GET
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 class WebhookSink(Sink):
+    title = "webhook"
+
     def __init__(self, url: str, timeout_s: float = 2.0, retries: int = 3):
         self.url = check_url(url)
         self.timeout_s, self.retries = timeout_s, retries
@@ -70,8 +90,10 @@ class WebhookSink(Sink):
             method="POST",
             headers={"Content-Type": "application/json", "User-Agent": f"vidclf/{__version__}"},
         )
-        with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-            response.read()
+        with _OPENER.open(request, timeout=self.timeout_s) as response:
+            if not 200 <= response.status < 300:
+                raise urllib.error.HTTPError(self.url, response.status, "not a 2xx answer", response.headers, None)
+            response.read(MAX_BODY_BYTES)
 
     def _deliver(self, payload: dict) -> None:
         body = json.dumps(payload).encode()
@@ -80,10 +102,11 @@ class WebhookSink(Sink):
                 self._post(body)
                 self.sent += 1
                 return
-            except (urllib.error.URLError, OSError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001  whatever the peer does is one failed attempt
                 if attempt == self.retries or self._closing.is_set() and attempt > 0:
                     self.failed += 1
-                    log.warning("webhook %s: event dropped after %d attempts (%s)", redact(self.url), attempt + 1, exc)
+                    why = redact(f"{type(exc).__name__}: {exc}")[:200]
+                    log.warning("webhook %s: event dropped after %d attempts (%s)", redact(self.url), attempt + 1, why)
                     return
                 time.sleep(BACKOFF_S * 2**attempt)
 

@@ -24,12 +24,10 @@ Usage::
 from __future__ import annotations
 
 import dataclasses
-import re
 import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from rich.console import Console
 
@@ -58,7 +56,7 @@ from vidclf.streaming.pipeline import (
     summarise_stream,
 )
 from vidclf.streaming.predictor import PredictorPool
-from vidclf.streaming.source import decoding_threads, parse_source
+from vidclf.streaming.source import decoding_threads, parse_source, safe_name
 
 NAME_FIELD = "{name}"
 MOSAIC_INTERVAL_S = 0.04  # the grid window is redrawn ~25 times a second, whatever the streams' rates
@@ -74,19 +72,6 @@ def _named(template: str | None, name: str, key: str) -> str | None:
     return template.replace(NAME_FIELD, name)
 
 
-def _default_name(spec) -> str:
-    """A stream's name for paths and topics: a file's stem, a camera's URL path or index,
-    with anything but letters, digits, ``.``, ``-`` and ``_`` replaced (no folders, no secrets)."""
-    if spec.kind == "file":
-        text = Path(spec.value).stem
-    elif spec.kind == "webcam":
-        text = f"webcam{spec.value}"
-    else:
-        parts = urlsplit(str(spec.value))
-        text = f"{parts.hostname or 'stream'}{parts.path}"
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_.") or "stream"
-
-
 def plan_streams(cfg: Config) -> list[tuple[str, Config]]:
     """One config per ``sources:`` entry: its source, name, rate cap and outputs; no window or
     browser view of its own (the streams share one of each, see :func:`run_streams`)."""
@@ -94,7 +79,8 @@ def plan_streams(cfg: Config) -> list[tuple[str, Config]]:
     for i, stream in enumerate(cfg.sources):
         if not stream.source:
             raise VidclfError(f"sources[{i}].source is missing")
-        base = stream.name or _default_name(parse_source(stream.source))
+        # a name becomes part of file paths and topics: reduced to one safe path component
+        base = safe_name(stream.name) if stream.name else parse_source(stream.source).safe_name
         name, n = base, 2
         while name in names:  # two cameras with the same stream path: court1, court1-2
             name, n = f"{base}-{n}", n + 1
@@ -120,11 +106,15 @@ def plan_streams(cfg: Config) -> list[tuple[str, Config]]:
 
 
 def _check_all_outputs(plans: list[tuple[str, Config]], cfg: Config, config_path) -> None:
-    """No two streams may write the same file (each stream's own check cannot see that)."""
+    """No two streams may write the same file, and no stream may write over another stream's
+    source (each stream's own check sees only its own inputs)."""
     outputs: dict[str, str | Path | None] = {}
+    inputs: dict[str, str | Path | None] = {"model": cfg.model.path, "config": config_path}
     for name, stream_cfg in plans:
         outputs.update(output_paths(stream_cfg, f" of {name}"))
-    check_outputs(outputs, {"model": cfg.model.path, "config": config_path}, cfg.output.overwrite)
+        spec = parse_source(stream_cfg.source.source)
+        inputs[f"source video of {name}"] = spec.value if spec.kind == "file" else None
+    check_outputs(outputs, inputs, cfg.output.overwrite)
 
 
 def run_streams(cfg: Config, console: Console | None = None, config_path: str | Path | None = None) -> MultiRunSummary:
@@ -155,7 +145,9 @@ def run_streams(cfg: Config, console: Console | None = None, config_path: str | 
         signals.raising = False
         if len(prepared) < len(plans) or stop.is_set():  # a signal during start-up
             _release(prepared)
-            interrupted = [RunSummary(str(c.source.source), signals.received or "stopped", 0, 0, 0, 0, 0.0) for _, c in plans]
+            interrupted = [
+                RunSummary(str(parse_source(c.source.source)), signals.received or "stopped", 0, 0, 0, 0, 0.0) for _, c in plans
+            ]
             return MultiRunSummary(interrupted, 0.0, 0.0, 0.0)
         parts: list[StreamParts] = []
         mosaic = views = None

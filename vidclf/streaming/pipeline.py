@@ -34,12 +34,12 @@ from vidclf.redact import redact
 from vidclf.runtime.classifier import Classifier, default_labels_path, load_classifier
 from vidclf.sinks.dashboard import Dashboard
 from vidclf.sinks.events import Sink
-from vidclf.sinks.mqtt import MqttSink, check_broker
+from vidclf.sinks.mqtt import MqttSink, check_broker, check_topic_prefix
 from vidclf.sinks.outputs import STDOUT, check_outputs, summary_path
 from vidclf.sinks.progress import ProgressSink
 from vidclf.sinks.record import Recorder
 from vidclf.sinks.results import ResultsWriter
-from vidclf.sinks.serve import ServeSink, parse_address
+from vidclf.sinks.serve import ServeSink, check_token, parse_address
 from vidclf.sinks.subtitles import SrtSink, check_srt_path
 from vidclf.sinks.terminal import safe_print, write_text
 from vidclf.sinks.timeline import TimelineSink, check_timeline_path
@@ -84,6 +84,8 @@ class RunSummary:
     latency_ms_p95: float = 0.0
     error: str | None = None
     threads_alive: list[str] = field(default_factory=list)
+    output_failures: list[str] = field(default_factory=list)  # outputs that failed and were skipped (the run went on)
+    frames_declared: int | None = None  # a file's frame count as its container states it
 
 
 def termination_signals() -> list[signal.Signals]:
@@ -229,8 +231,10 @@ def check_sink_settings(cfg: Config) -> None:
         check_url(cfg.events.webhook)
     if cfg.events.mqtt:
         check_broker(cfg.events.mqtt)
+        check_topic_prefix(cfg.events.mqtt_topic)
     if cfg.serve.address:
         parse_address(cfg.serve.address)
+        check_token(cfg.serve.token)
     if cfg.output.srt:
         check_srt_path(cfg.output.srt)
     if cfg.output.timeline:
@@ -239,7 +243,7 @@ def check_sink_settings(cfg: Config) -> None:
 
 def make_sinks(cfg: Config, spec: SourceSpec, labels: list[str]) -> list[Sink]:
     """The sinks the config asks for, started (a failure closes those already started)."""
-    name = cfg.events.name or spec.short_name
+    name = cfg.events.name or spec.safe_name  # a topic level: no URL, no credentials
     factories = []
     if cfg.output.srt:
         factories.append(lambda: SrtSink(cfg.output.srt))
@@ -346,9 +350,10 @@ def build_stream(cfg, console, stop, sinks, prepared: Prepared) -> StreamParts:
     results = None
     window = None
     try:
+        # sinks first: a browser view on a busy port must fail before any output file exists
+        sinks = make_sinks(cfg, spec, classifier.labels) + sinks
         window = open_window(cfg, console, prepared.show_window)
         results = ResultsWriter(cfg.output.results, classifier.labels, cfg.display.top_k) if cfg.output.results else None
-        sinks = make_sinks(cfg, spec, classifier.labels) + sinks
     except BaseException:
         capture.release()
         if results is not None:
@@ -406,6 +411,8 @@ def summarise_stream(parts: StreamParts, predictor_error: str | None, signal: st
         latency_ms_p50=stats.latency_ms.percentile(50),
         latency_ms_p95=stats.latency_ms.percentile(95),
         error=error,
+        output_failures=renderer.guard.describe(),
+        frames_declared=parts.info.frame_count if parts.info.finite and not parts.cfg.source.loop else None,
     )
 
 
@@ -470,6 +477,8 @@ def print_summary(summary: RunSummary, file=None, cpu: bool = True) -> None:
             )
     if summary.results and summary.results != STDOUT:
         lines.append(f"results: {summary.results} (+ .summary.json)")
+    for failure in summary.output_failures:
+        lines.append(f"warning: {failure}")
     if summary.threads_alive:
         lines.append(f"warning: threads still running at exit: {', '.join(summary.threads_alive)}")
     for seg in summary.segments:

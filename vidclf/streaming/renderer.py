@@ -17,7 +17,7 @@ import threading
 import time
 
 from vidclf.errors import VidclfError
-from vidclf.sinks.events import FrameResult, SegmentEvent, Sink
+from vidclf.sinks.events import FrameResult, SegmentEvent, Sink, SinkGuard
 from vidclf.sinks.overlay import draw_overlay, top_k
 from vidclf.sinks.record import Recorder
 from vidclf.sinks.results import ResultsWriter, SegmentTracker
@@ -51,6 +51,7 @@ class Renderer:
         self.finished_at: float | None = None  # time.monotonic() when run() returned
         self.error: str | None = None  # a failed write (recording or results): the run stops
         self.segments = SegmentTracker()
+        self.guard = SinkGuard()  # a failing sink is counted, never the end of the run
         self._t0: float | None = None
         self._probe: list[tuple[float, object]] = []  # (capture time, annotated image)
 
@@ -128,8 +129,8 @@ class Renderer:
         )
         for sink in self.sinks:
             for event in events:
-                sink.on_segment(event)
-            sink.on_frame(result)
+                self.guard.call(sink, sink.on_segment, event)
+            self.guard.call(sink, sink.on_frame, result)
 
     def _segment_event(self, kind: str, segment, confidence: float | None = None) -> SegmentEvent:
         name, label, start, first = self.source_name, segment.label, segment.start_s, segment.first_frame
@@ -157,13 +158,17 @@ class Renderer:
                 self.handle(item)
         except VidclfError as exc:  # an output cannot be written: stop, keep what was saved
             self._failed(exc)
+        except BaseException as exc:  # a user callback raised: finalise everything, then hand it on
+            self.error = self.error or f"{type(exc).__name__}: {exc}"
+            self.stop.set()
+            raise
         finally:
             self.close()
             self.cpu_s = time.thread_time() - cpu_started  # overlay, window, recording, results, sinks
             self.finished_at = time.monotonic()
 
-    def _failed(self, exc: VidclfError) -> None:
-        self.error = self.error or str(exc)
+    def _failed(self, exc: Exception) -> None:
+        self.error = self.error or (str(exc) if isinstance(exc, VidclfError) else f"{type(exc).__name__}: {exc}")
         self.stop.set()
 
     def _close_sinks(self) -> None:
@@ -172,17 +177,20 @@ class Renderer:
         last = self.segments.segments[-1] if self.segments.segments else None
         first_error: VidclfError | None = None
         for sink in self.sinks:
-            try:
-                if last is not None:
-                    sink.on_segment(self._segment_event("end", last))
-                sink.close()
-            except VidclfError as exc:
-                first_error = first_error or exc
+            calls: list[tuple] = [(sink.on_segment, self._segment_event("end", last))] if last is not None else []
+            for method, *args in [*calls, (sink.close,)]:
+                try:
+                    self.guard.call(sink, method, *args)
+                except VidclfError as exc:
+                    first_error = first_error or exc
+                except Exception as exc:  # noqa: BLE001  a callback that raised already ends the run
+                    self.guard.count(sink.title, exc)
         if first_error is not None:
             raise first_error
 
     def close(self) -> None:
-        """Finalise every output; a failure of one does not keep the others from closing."""
+        """Finalise every output, whatever ended the run; a failure of one (of any type)
+        does not keep the others from closing."""
         steps = [self._flush_probe]
         if self.sinks:
             steps.append(self._close_sinks)
@@ -195,7 +203,7 @@ class Renderer:
         for step in steps:
             try:
                 step()
-            except VidclfError as exc:
+            except Exception as exc:  # noqa: BLE001  each output closes on its own
                 self._failed(exc)
         if self.recorder is not None:
             self.stats.frames_written = self.recorder.frames

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import os
 import random
+import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import cv2
 
@@ -53,6 +56,25 @@ class SourceSpec:
     def short_name(self) -> str:
         """For narrow displays: a file's name without its folders."""
         return Path(self.value).name if self.kind == "file" else str(self)
+
+    @property
+    def safe_name(self) -> str:
+        """A name for file paths and topics: a file's stem, a camera's host and URL path or
+        index (no credentials, no query), reduced by :func:`safe_name`."""
+        if self.kind == "file":
+            text = Path(self.value).stem
+        elif self.kind == "webcam":
+            text = f"webcam{self.value}"
+        else:
+            parts = urlsplit(self.value)
+            text = f"{parts.hostname or 'stream'}{parts.path}"
+        return safe_name(text)
+
+
+def safe_name(text: str) -> str:
+    """``text`` as one path component: letters, digits, ``.``, ``-`` and ``_`` only, never
+    ``.``/``..`` (a stream called ``../x`` must not write outside its output folder)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_.") or "stream"
 
 
 @dataclass(frozen=True)
@@ -137,12 +159,41 @@ def _info(spec: SourceSpec, capture: cv2.VideoCapture, first_frame) -> SourceInf
     return SourceInfo(w, h, fps if plausible else None, count if count > 0 else None, finite)
 
 
+def rtsp_silence(url: str, timeout_s: float) -> str | None:
+    """Why an RTSP server at ``url`` does not answer an ``OPTIONS`` request within
+    ``timeout_s``; None when it answers.
+
+    FFmpeg holds one process-wide lock while it opens any input, so a camera that accepts the
+    connection and then never answers (frozen, overloaded) would stall every other source's
+    open and reconnect, and a recording's finalising, for the whole open timeout. This probe
+    runs outside that lock: only a camera that answers is handed to FFmpeg. (A camera that
+    answers and then sends no media can still hold the lock; that is not caught here.)
+    """
+    parts = urlsplit(url)
+    port = parts.port or 554
+    target = parts._replace(netloc=f"{parts.hostname}:{port}" if parts.hostname else parts.netloc).geturl()
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout_s) as sock:
+            sock.settimeout(timeout_s)
+            sock.sendall(f"OPTIONS {target} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: vidclf\r\n\r\n".encode())
+            answer = sock.recv(16)
+    except TimeoutError:
+        return f"the RTSP server did not answer within {timeout_s:g} s"
+    except (OSError, ValueError) as exc:
+        return f"unreachable ({getattr(exc, 'strerror', None) or exc})"
+    return None if answer.startswith(b"RTSP/") else "the server did not answer as an RTSP server"
+
+
 def open_source(spec: SourceSpec, cfg: SourceConfig) -> tuple[cv2.VideoCapture, SourceInfo, object]:
     """Open ``spec`` and read its first frame, or raise :class:`VidclfError` saying why not.
 
     Returns ``(capture, info, first_frame)``: reading one frame up front is what tells a
     corrupt file or a silent stream apart from a good one before any thread starts.
     """
+    if spec.kind == "stream" and spec.value.lower().startswith("rtsp://"):
+        silence = rtsp_silence(spec.value, cfg.open_timeout_s)
+        if silence:
+            raise VidclfError(f"cannot open stream {spec}: {silence}")
     capture = _capture(spec, cfg)
     if not capture.isOpened():
         capture.release()
