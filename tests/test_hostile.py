@@ -226,6 +226,37 @@ def test_a_hostile_webhook_receiver_never_takes_the_run_or_the_sender_down(share
         assert "webhook" in stderr and ": 0 events sent, " in stderr, stderr[-2000:]
 
 
+def test_a_webhook_url_with_credentials_and_no_port_authenticates_and_never_shows_the_password(shared):
+    import http.server
+
+    seen: list[tuple[str, str | None]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append((self.path, self.headers.get("Authorization")))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://hook:p%40ss-w0rd@127.0.0.1:{server.server_address[1]}/hook?token=t0ken"
+        run = run_cli("stream_classify.py", "--source", str(FENCING), "--webhook", url, "-v")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.returncode == 0, run.stderr[-2000:]
+    import base64
+
+    assert seen and all(auth == "Basic " + base64.b64encode(b"hook:p@ss-w0rd").decode() for _, auth in seen), seen
+    assert all(path == "/hook?token=t0ken" for path, _ in seen)
+    assert "p%40ss-w0rd" not in run.stdout + run.stderr and "t0ken" not in run.stdout + run.stderr
+
+
 def test_a_webhook_url_with_a_bad_port_and_a_password_is_one_line_without_the_password():
     result = run_cli("stream_classify.py", "--source", str(DEMO), "--webhook", "http://u:hunter2@host:port/x")
     line = assert_one_line_error(result, "events.webhook")
@@ -540,7 +571,7 @@ def test_a_frozen_camera_does_not_hold_up_another_cameras_reconnect(tmp_path, rt
     config = tmp_path / "c.yaml"
     config.write_text(
         f"sources:\n  - source: {frozen.url}\n    name: frozen\n  - source: {flaky.url}\n    name: flaky\n"
-        f"output:\n  results: {tmp_path}/{{name}}.jsonl\n"
+        f"output:\n  results: {tmp_path}/{{name}}.jsonl\n  video: {tmp_path}/{{name}}.avi\n"
         "source:\n  open_timeout_s: 20\n  read_timeout_s: 2\n  give_up_after_s: 0\n"
     )
     proc = start_cli("stream_classify.py", "--config", str(config), "--no-display")

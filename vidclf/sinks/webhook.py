@@ -20,6 +20,7 @@ Usage::
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import queue
@@ -27,7 +28,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from vidclf import __version__
 from vidclf.errors import VidclfError
@@ -62,11 +63,24 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """``http://user:pw@host/x`` -> (``http://host/x``, an HTTP Basic ``Authorization``
+    header): urllib would take ``pw@host`` for a port and put the password in its error."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    token = base64.b64encode(f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()).decode()
+    return urlunsplit(parts._replace(netloc=netloc)), {"Authorization": f"Basic {token}"}
+
+
 class WebhookSink(Sink):
     title = "webhook"
 
     def __init__(self, url: str, timeout_s: float = 2.0, retries: int = 3):
         self.url = check_url(url)
+        self._target, self._auth = split_credentials(url)
         self.timeout_s, self.retries = timeout_s, retries
         self.sent = 0
         self.failed = 0  # events given up on after every retry
@@ -85,10 +99,10 @@ class WebhookSink(Sink):
 
     def _post(self, body: bytes) -> None:
         request = urllib.request.Request(
-            self.url,
+            self._target,
             data=body,
             method="POST",
-            headers={"Content-Type": "application/json", "User-Agent": f"vidclf/{__version__}"},
+            headers={"Content-Type": "application/json", "User-Agent": f"vidclf/{__version__}", **self._auth},
         )
         with _OPENER.open(request, timeout=self.timeout_s) as response:
             if not 200 <= response.status < 300:
