@@ -10,6 +10,10 @@ setting instead of a minute. The setting chosen must then be confirmed with ``ev
 
     python3 bench/sweep_decoding.py [--model models/sports22.tflite] [--clips ../shared/data/clips] [--input-fit crop]
     python3 bench/sweep_decoding.py --model runs/x/x.tflite --grid uncertain_below=0.7,0.8 --grid size=8,16
+    python3 bench/sweep_decoding.py --grid uncertain_below=0.7 ... --class-threshold basketball=0.3,0.5,0.7
+
+``--class-threshold CLASS=V1,V2`` adds an axis for one class's own threshold
+(``smoothing.class_thresholds``); ``--per-class`` prints each class's clip figures too.
 """
 
 from __future__ import annotations
@@ -75,10 +79,13 @@ def cut_distances(clip: Path) -> list[float]:
         out.append(detector.distance(frame))
 
 
-def replay(runs: dict, labels: list[str], s: dict) -> dict:
+def replay(runs: dict, labels: list[str], s: dict, per_clip: bool = False, model_thresholds: dict | None = None):
     scores = []
     for truth, rows, probs, cuts in runs.values():
-        decoder = LabelDecoder(labels, s["uncertain_below"], {}, s["hysteresis_s"], s["min_segment_s"], ["no_sport"])
+        # the model's own per-class thresholds (its calibration file), then the axes swept here
+        swept = {k.removeprefix("threshold."): v for k, v in s.items() if k.startswith("threshold.")}
+        thresholds = {**(model_thresholds or {}), **swept}
+        decoder = LabelDecoder(labels, s["uncertain_below"], thresholds, s["hysteresis_s"], s["min_segment_s"], ["no_sport"])
         labeler = FrameLabeler(make_smoother(s["mode"], s["size"], s["ema_alpha"]), decoder)
         replayed = []
         for i, row in enumerate(rows):
@@ -87,7 +94,17 @@ def replay(runs: dict, labels: list[str], s: dict) -> dict:
             top = int(np.argmax(probs[i]))
             replayed.append({**row, "label": label, "confidence": confidence, "top_k": [[labels[top], float(probs[i, top])]]})
         scores.append(score_clip(truth, replayed))
-    return summarise(scores)
+    return (summarise(scores), scores) if per_clip else summarise(scores)
+
+
+def per_class_line(scores: list[dict]) -> str:
+    """Mean smoothed frame accuracy of each truth class's clips (null: share shown uncertain)."""
+    by_class: dict[str, list[float]] = {}
+    for score in scores:
+        truth = score.get("truth")
+        key = truth if isinstance(truth, str) else "null" if truth is None else "segments"
+        by_class.setdefault(key, []).append(score["accuracy"] if key != "null" else score["uncertain_share"])
+    return " ".join(f"{k} {np.mean(v):.3f}/{len(v)}" for k, v in sorted(by_class.items()))
 
 
 def main() -> int:
@@ -96,6 +113,10 @@ def main() -> int:
     p.add_argument("--clips", default=None)
     p.add_argument("--input-fit", choices=("squash", "crop"), default=None)
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="replace one axis of the grid (repeatable)")
+    p.add_argument(
+        "--class-threshold", action="append", default=[], metavar="CLASS=V1,V2", help="an axis for one class's threshold"
+    )
+    p.add_argument("--per-class", action="store_true", help="print each truth class's mean figure too")
     args = p.parse_args()
     cfg = override(load_config(), {"model.path": args.model, "model.input_fit": args.input_fit})
     clips_dir = Path(args.clips or cfg.evaluate.clips)
@@ -117,16 +138,23 @@ def main() -> int:
             p.error(f"--grid {axis!r}: use KEY=V1,V2 with KEY one of {', '.join(grid)}")
         kind = type(grid[key][0])
         grid[key] = [v.lower() in ("1", "true", "yes") if kind is bool else kind(v) for v in values.split(",")]
+    for axis in args.class_threshold:
+        name, _, values = axis.partition("=")
+        if name not in classifier.labels or not values:
+            p.error(f"--class-threshold {axis!r}: use CLASS=V1,V2 with a class of the model")
+        grid[f"threshold.{name}"] = [float(v) for v in values.split(",")]
     keys = list(grid)
     for values in itertools.product(*grid.values()):
         setting = dict(zip(keys, values, strict=True))
-        summary = replay(runs, classifier.labels, setting)
+        summary, scores = replay(runs, classifier.labels, setting, per_clip=True, model_thresholds=classifier.class_thresholds)
         short = " ".join(f"{k}={v}" for k, v in setting.items() if len(grid[k]) > 1)
-        print(f"{short} | {summary_line(summary)}", flush=True)
+        extra = f" | {per_class_line(scores)}" if args.per_class else ""
+        print(f"{short} | {summary_line(summary)}{extra}", flush=True)
     for alpha in (0.05, 0.1, 0.2) if not args.grid else ():
         setting = {**dict(zip(keys, [g[0] for g in grid.values()], strict=True)), "mode": "ema", "ema_alpha": alpha}
         setting.update(uncertain_below=0.5, hysteresis_s=0.5, min_segment_s=1.0, scene_cut=True)
-        print(f"ema alpha={alpha} | {summary_line(replay(runs, classifier.labels, setting))}", flush=True)
+        summary = replay(runs, classifier.labels, setting, model_thresholds=classifier.class_thresholds)
+        print(f"ema alpha={alpha} | {summary_line(summary)}", flush=True)
     return 0
 
 

@@ -223,3 +223,31 @@ def test_training_batches_and_streaming_share_the_frame_to_input_function(tmp_pa
     (prediction,) = predictor.predict([Frame(0, wide, 0.0, 0.0)])
     direct = apply_temperature(clf.predict(prepare_image(wide, clf.input_size, default)[np.newaxis]), clf.temperature)[0]
     np.testing.assert_allclose(prediction.probs, direct, atol=1e-6)
+
+
+def test_a_models_own_class_thresholds_apply_and_the_config_overrides_them(tmp_path):
+    import shutil
+
+    from vidclf.config import SmoothingConfig
+    from vidclf.errors import VidclfError
+    from vidclf.streaming.pipeline import make_decoder
+
+    shutil.copy(ROOT / "models" / "sports22.tflite", tmp_path / "m.tflite")
+    shutil.copy(ROOT / "models" / "sports22.labels.json", tmp_path / "m.labels.json")
+    (tmp_path / "m.calibration.json").write_text('{"temperature": 1.0, "class_thresholds": {"basketball": 0.4}}')
+    clf = load_classifier(tmp_path / "m.tflite")
+    assert clf.class_thresholds == {"basketball": 0.4}
+
+    def shown(decoder, name: str, p: float) -> str:
+        scores = np.full(len(clf.labels), (1 - p) / (len(clf.labels) - 1), np.float32)
+        scores[clf.labels.index(name)] = p
+        return decoder.candidate(scores)
+
+    model_only = make_decoder(SmoothingConfig(uncertain_below=0.7), clf.labels, clf.class_thresholds)
+    assert shown(model_only, "basketball", 0.5) == "basketball"
+    assert shown(model_only, "tennis", 0.5) == UNCERTAIN  # the global threshold for every other class
+    overridden = SmoothingConfig(uncertain_below=0.7, class_thresholds={"basketball": 0.6})
+    assert shown(make_decoder(overridden, clf.labels, clf.class_thresholds), "basketball", 0.5) == UNCERTAIN
+    (tmp_path / "m.calibration.json").write_text('{"temperature": 1.0, "class_thresholds": {"curling": 0.4}}')
+    with pytest.raises(VidclfError, match="class_thresholds.curling"):
+        load_classifier(tmp_path / "m.tflite")

@@ -87,6 +87,26 @@ def load_temperature(model_path: str | Path) -> float:
     return temperature
 
 
+def load_class_thresholds(model_path: str | Path, labels: list[str]) -> dict[str, float]:
+    """Per-class ``uncertain`` thresholds that belong to this model (``class_thresholds`` in
+    its calibration file, fitted on footage it was not trained on); {} when it has none.
+    ``smoothing.class_thresholds`` in the config overrides them class by class. They live with
+    the model, not in the config, because they are fitted for its probabilities (and a model
+    of other classes must not inherit them)."""
+    path = calibration_path(model_path)
+    if not path.is_file():
+        return {}
+    try:
+        thresholds = json.loads(path.read_text()).get("class_thresholds", {})
+        thresholds = {str(name): float(value) for name, value in thresholds.items()}
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise VidclfError(f"calibration file {path} is not valid: {exc}") from None
+    for name, value in thresholds.items():
+        if name not in labels or not 0.0 <= value <= 1.0:
+            raise VidclfError(f"calibration file {path}: class_thresholds.{name} must name a class of the model, 0-1")
+    return thresholds
+
+
 def write_calibration(model_path: str | Path, probs: np.ndarray, labels: np.ndarray, fitted_on: str) -> dict:
     """Fit T on ``(probs, labels)`` and write ``<stem>.calibration.json``; returns its content."""
     temperature = fit_temperature(probs, labels)

@@ -22,13 +22,14 @@ from typing import Protocol
 import numpy as np
 
 from vidclf.errors import VidclfError, require_tensorflow
-from vidclf.runtime.calibration import load_temperature
+from vidclf.runtime.calibration import load_class_thresholds, load_temperature
 
 
 class Classifier(Protocol):
     labels: list[str]
     input_size: int
     temperature: float  # calibration applied by the predictor (1.0: none)
+    class_thresholds: dict[str, float]  # the model's own per-class "uncertain" thresholds ({}: none)
 
     def predict(self, images: np.ndarray) -> np.ndarray: ...
 
@@ -193,4 +194,5 @@ def load_classifier(model_path: str | Path, labels_path: str | Path | None = Non
     if probe.ndim != 2 or probe.shape[1] != len(labels):
         raise VidclfError(f"labels do not match the model: {len(labels)} labels, model outputs {probe.shape[-1]} classes")
     clf.temperature = load_temperature(path)
+    clf.class_thresholds = load_class_thresholds(path, labels)
     return clf

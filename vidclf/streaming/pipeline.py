@@ -133,11 +133,12 @@ class _SignalStop:
             signal.signal(sig, handler)
 
 
-def make_decoder(cfg: SmoothingConfig, labels: list[str]) -> LabelDecoder:
+def make_decoder(cfg: SmoothingConfig, labels: list[str], model_thresholds: dict[str, float] | None = None) -> LabelDecoder:
+    """The decoder of ``cfg``; the model's own per-class thresholds apply unless the config
+    sets the same class."""
+    thresholds = {**(model_thresholds or {}), **cfg.class_thresholds}
     try:
-        return LabelDecoder(
-            labels, cfg.uncertain_below, cfg.class_thresholds, cfg.hysteresis_s, cfg.min_segment_s, cfg.background_labels
-        )
+        return LabelDecoder(labels, cfg.uncertain_below, thresholds, cfg.hysteresis_s, cfg.min_segment_s, cfg.background_labels)
     except ValueError as exc:
         raise VidclfError(f"smoothing.class_thresholds: {exc}") from None
 
@@ -307,7 +308,8 @@ def _prepare(cfg: Config, classifier: Classifier | None, config_path, stop: thre
         ResultsWriter.check_suffix(cfg.output.results)
     if classifier is None:
         classifier = load_classifier(cfg.model.path, cfg.model.labels, cfg.model.threads)
-    decoder = make_decoder(cfg.smoothing, classifier.labels)  # per-class thresholds must name its classes
+    # per-class thresholds must name its classes; the model's own come with it
+    decoder = make_decoder(cfg.smoothing, classifier.labels, getattr(classifier, "class_thresholds", None))
     show_window = _want_window(cfg.display.window)
     opened = open_source_interruptibly(spec, cfg.source, stop)
     if opened is None:
