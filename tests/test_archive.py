@@ -36,6 +36,7 @@ def _summary(out) -> dict:
     return json.loads((out / "batch_summary.json").read_text())
 
 
+@pytest.mark.slow
 def test_batch_classifies_a_folder_reports_a_bad_video_and_resumes(archive, tmp_path):
     out = tmp_path / "out"
     first = _batch(str(archive), "--out", str(out), "--workers", "2", "--classify-fps", "10")
@@ -90,6 +91,7 @@ def test_no_videos_is_one_error_line(tmp_path):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")
+@pytest.mark.slow
 def test_ray_engine_gives_the_same_results_as_the_local_pool(archive, tmp_path):
     local, ray_out = tmp_path / "local", tmp_path / "ray"
     assert _batch(str(archive), "--out", str(local), "--workers", "2").returncode == 1

@@ -52,6 +52,7 @@ def test_a_checkpoint_of_another_lite_variant_is_refused():
 
 
 @pytest.mark.parametrize("variant", [0, 1, 2])
+@pytest.mark.slow
 def test_converted_weights_recognise_imagenet_objects(shared, variant):
     """With the full ImageNet head, sports photos must show their ball/racket/barbell in the
     top 5: wrong layouts, wrong normalisation or wrong channel order all fail this."""

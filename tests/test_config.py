@@ -32,6 +32,7 @@ def test_paths_in_a_config_file_are_relative_to_that_file(tmp_path):
     assert load_config(cfg_file).source.source == "0"
 
 
+@pytest.mark.slow
 def test_the_default_command_works_from_another_folder(tmp_path, shared):
     result = subprocess.run(
         [sys.executable, str(ROOT / "stream_classify.py"), "--no-display"],

@@ -29,6 +29,7 @@ def test_corrupt_video(tmp_path):
     assert_one_line_error(stream("--source", str(bad)), "corrupt.mp4")
 
 
+@pytest.mark.slow
 def test_truncated_video_plays_what_it_has(tmp_path, shared):
     """A file cut short (a copy interrupted mid-way) is classified up to where it breaks."""
     src = CLIPS / "generic_pedestrians_vtest.avi"
@@ -59,6 +60,7 @@ def test_missing_model(tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".tflite", ".keras", ".onnx"])
+@pytest.mark.slow
 def test_wrong_model_file(tmp_path, suffix):
     bad = tmp_path / f"m{suffix}"
     bad.write_bytes(b"garbage" * 1000)
@@ -87,6 +89,7 @@ def test_missing_and_malformed_labels(tmp_path):
     assert_one_line_error(stream("--model", str(model)), "not valid JSON")
 
 
+@pytest.mark.slow
 def test_bad_config_value_and_unknown_key(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("smoothing:\n  size: 0\n")

@@ -63,6 +63,7 @@ def test_keras_weights_and_state_dict_are_inverse():
         np.testing.assert_array_equal(value, state[key], err_msg=key)
 
 
+@pytest.mark.slow
 def test_weights_travel_out_and_back_unchanged():
     source, target = _classifier(seed=1), _classifier(seed=2)
     images = np.random.default_rng(3).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
@@ -114,6 +115,7 @@ def packed(tmp_path_factory, shared):
     return root, model
 
 
+@pytest.mark.slow
 def test_pack_holds_the_split_without_its_test_photos(packed):
     root, _model = packed
     meta = json.loads((root / "pack" / "meta.json").read_text())
@@ -137,6 +139,7 @@ def test_pack_holds_the_split_without_its_test_photos(packed):
     assert meta["class_weights"] == pytest.approx([1.0, 1.0, 1.0])
 
 
+@pytest.mark.slow
 def test_check_images_carry_the_models_own_probabilities(packed):
     root, model = packed
     check = np.load(root / "pack" / "check.npz")
@@ -144,6 +147,7 @@ def test_check_images_carry_the_models_own_probabilities(packed):
     np.testing.assert_allclose(check["probabilities"], model.predict(check["images"].astype(np.float32), verbose=0), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_unpack_brings_the_packed_weights_back(packed, tmp_path):
     """start.npz (float16) -> unpack.py -> the same model, up to float16 rounding."""
     import keras
@@ -157,6 +161,7 @@ def test_unpack_brings_the_packed_weights_back(packed, tmp_path):
         np.testing.assert_allclose(theirs.numpy(), ours.numpy().astype(np.float16).astype(np.float32), rtol=0, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_pack_and_unpack_answer_bad_input_with_one_line(tmp_path):
     result = run_cli(PACK, str(tmp_path / "p"), "--init-model", str(tmp_path / "missing.keras"))
     assert_one_line_error(result, "missing.keras")

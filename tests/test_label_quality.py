@@ -107,6 +107,7 @@ def test_scene_cuts_found_at_the_montage_boundaries_only(shared):
     assert cuts == [180, 360]
 
 
+@pytest.mark.slow
 def test_scene_cut_restarts_the_smoothing_window_in_the_pipeline(tmp_path, shared):
     results = tmp_path / "m.jsonl"
     args = ["--source", str(MONTAGE), "--results", str(results), "--size", "64", "--uncertain-below", "0"]
@@ -145,6 +146,7 @@ def test_switch_latency_counts_until_the_new_label_holds():
     assert switch == {"frame": 10, "to": "b", "latency_frames": 5, "latency_s": 0.5}
 
 
+@pytest.mark.slow
 def test_evaluation_command_matches_a_hand_count_of_its_results(tmp_path, shared):
     truth = json.loads((CLIPS / "labels.json").read_text())
     picked = {"clips": {k: truth["clips"][k] for k in ("fencing_short_bout.mp4", "generic_traffic_highway.mp4")}}

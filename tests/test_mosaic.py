@@ -1,6 +1,7 @@
 """Several streams in one window: the grid, and a real q key press on a real X display (Xvfb)."""
 
 import numpy as np
+import pytest
 from conftest import CLIPS, ROOT, cli_env, count_frames, read_jsonl, start_cli
 from test_multi import streams
 from test_window import press_q_after
@@ -44,6 +45,7 @@ def test_each_stream_gets_its_own_cell_and_waiting_streams_say_so():
     assert mosaic.tiles[1].ended and isinstance(mosaic.tiles[1], Tile)
 
 
+@pytest.mark.slow
 def test_q_in_the_grid_window_stops_every_stream_and_keeps_their_recordings(tmp_path, xvfb, shared):
     env = cli_env(DISPLAY=xvfb)
     pedestrians = str(CLIPS / "generic_pedestrians_vtest.avi")  # 79.5 s at real time

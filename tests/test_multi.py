@@ -10,6 +10,7 @@ import time
 
 import cv2
 import numpy as np
+import pytest
 from conftest import CLIPS, ROOT, assert_one_line_error, read_jsonl, run_cli, start_cli, wait_rows
 
 from vidclf.runtime.classifier import load_classifier
@@ -42,6 +43,7 @@ def _rows(path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
+@pytest.mark.slow
 def test_a_camera_outage_disturbs_only_its_own_stream(tmp_path, rtsp_server, shared):
     pattern = str(tmp_path / "{name}.jsonl")
     args = ["--source", rtsp_server.url, "--source", str(DEMO), "--realtime", "--loop", "--results", pattern]
@@ -71,6 +73,7 @@ def test_a_camera_outage_disturbs_only_its_own_stream(tmp_path, rtsp_server, sha
     assert "all 2 streams" in stdout
 
 
+@pytest.mark.slow
 def test_files_share_one_predictor_and_keep_their_own_labels(tmp_path, shared):
     pattern = str(tmp_path / "{name}.jsonl")
     run = run_cli("stream_classify.py", "--source", str(FENCING), "--source", str(DEMO), "--results", pattern, "--no-display")
@@ -85,6 +88,7 @@ def test_files_share_one_predictor_and_keep_their_own_labels(tmp_path, shared):
         assert [(r["frame"], r["label"]) for r in together] == [(r["frame"], r["label"]) for r in read_jsonl(single)]
 
 
+@pytest.mark.slow
 def test_sources_in_a_config_file_with_their_own_rate_and_outputs(tmp_path, shared):
     config = tmp_path / "streams.yaml"
     config.write_text(

@@ -110,6 +110,7 @@ def test_time_window_spans_the_same_seconds_at_any_rate():
     assert shares[30][2] == 31 and shares[10][2] == 11  # frames of the last second only
 
 
+@pytest.mark.slow
 def test_a_model_slower_than_a_live_source_keeps_up_by_carrying_labels(tmp_path):
     # a 240 FPS replay: frames come every 4.2 ms, faster than the .keras model classifies them
     # on one thread (10 ms on a fast 2-core EPYC, 27 ms on a slow one; the .tflite's 2.6 ms on

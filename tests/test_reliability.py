@@ -198,6 +198,7 @@ def test_outputs_that_are_not_regular_files_are_refused_at_once(tmp_path, target
     )
 
 
+@pytest.mark.slow
 def test_sighup_from_a_closed_terminal_finalises_everything(tmp_path, shared):
     """The CLI runs on a real terminal (a pty) that is closed mid-run, as when an SSH
     session drops: SIGHUP arrives and every later write to the terminal fails (EIO)."""
@@ -279,6 +280,7 @@ class SilentServer:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.slow
 def test_signal_during_a_slow_open_is_honoured_at_once(sig):
     server = SilentServer()
     try:
@@ -297,6 +299,7 @@ def test_signal_during_a_slow_open_is_honoured_at_once(sig):
     assert parse_summary(stdout)["ended_by"] == sig.name
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_reconnect_is_honoured_at_once(tmp_path, rtsp_server):
     results = tmp_path / "r.jsonl"
     proc = start_cli(
@@ -424,6 +427,7 @@ def test_labels_with_rich_markup_are_shown_as_plain_text(tmp_path, shared):
     assert "fencing[/x]" in result.stdout or "[bold red]fencing[/]" in result.stdout
 
 
+@pytest.mark.slow
 def test_dashboard_into_a_closed_pipe_still_saves_everything(tmp_path, shared):
     video = tmp_path / "out.avi"
     montage = CLIPS / "montage_lifting_football_tennis.mp4"

@@ -6,6 +6,7 @@ import threading
 import time
 
 import cv2
+import pytest
 from conftest import assert_one_line_error, count_frames, parse_summary, read_jsonl, run_cli, start_cli, wait_rows
 
 from vidclf.config import SourceConfig
@@ -30,6 +31,7 @@ def sigterm(proc) -> dict:
     return parse_summary(stdout)
 
 
+@pytest.mark.slow
 def test_rtsp_stream_is_classified_live_and_recorded(tmp_path, rtsp_server):
     proc, video, results = start_live(tmp_path, rtsp_server.url)
     wait_rows(results, 120)
@@ -47,6 +49,7 @@ def test_rtsp_stream_is_classified_live_and_recorded(tmp_path, rtsp_server):
     assert p50 < 200  # drop-oldest keeps the capture->overlay latency low
 
 
+@pytest.mark.slow
 def test_rtsp_loss_reconnects_resets_smoothing_and_resumes(tmp_path, rtsp_server):
     # no hysteresis or threshold: the label after the reconnect shows the restarted window alone
     proc, video, results = start_live(
@@ -72,6 +75,7 @@ def test_rtsp_loss_reconnects_resets_smoothing_and_resumes(tmp_path, rtsp_server
     assert abs(after["confidence"] - after["top_k"][0][1]) < 1e-3
 
 
+@pytest.mark.slow
 def test_rtsp_source_that_never_returns_gives_up_and_keeps_the_recording(tmp_path, rtsp_server):
     proc, video, results = start_live(tmp_path, rtsp_server.url, "--give-up-after", "3")
     wait_rows(results, 45)
@@ -92,6 +96,7 @@ def test_rtsp_wrong_path_on_a_live_server(rtsp_server):
     assert_one_line_error(run_cli("stream_classify.py", "--source", url, timeout=60), "cannot open stream")
 
 
+@pytest.mark.slow
 def test_stalled_stream_is_detected_by_the_read_timeout(tmp_path, rtsp_server):
     """The server freezes (SIGSTOP): the TCP connection stays open but no frame comes. The
     grabber must not hang in read(): it times out, reconnects once the server thaws."""
@@ -135,6 +140,7 @@ def test_stall_is_declared_after_one_read_timeout(rtsp_server):
     assert 1.0 <= took < 2.5, took  # one timeout (+ what the socket still buffered), not three
 
 
+@pytest.mark.slow
 def test_source_back_at_another_resolution_is_letterboxed_and_reported(tmp_path, rtsp_server, rtsp_frames):
     small = tmp_path / "small"
     small.mkdir()

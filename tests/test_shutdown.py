@@ -32,6 +32,7 @@ def test_signal_mid_stream_saves_a_playable_recording(tmp_path, shared, sig, exi
     assert (tmp_path / "r.jsonl.summary.json").exists()
 
 
+@pytest.mark.slow
 def test_end_of_stream_finalises_everything(tmp_path, shared):
     video, results = tmp_path / "out.mp4", tmp_path / "r.csv"
     proc = start_cli(

@@ -36,6 +36,7 @@ def segments_of(results: Path) -> list[dict]:
 # -- stdout -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_results_to_stdout_are_json_lines_and_the_summary_goes_to_stderr(shared):
     result = run_cli("stream_classify.py", "--source", str(DEMO), "--results", "-", "--no-display")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -77,6 +78,7 @@ class _Receiver:
         self.server.server_close()
 
 
+@pytest.mark.slow
 def test_webhook_receives_every_label_change(shared, tmp_path):
     results = tmp_path / "r.jsonl"
     with _Receiver() as receiver:
@@ -95,6 +97,7 @@ def test_webhook_receives_every_label_change(shared, tmp_path):
     assert all(b["source"] == MONTAGE.name for b in receiver.bodies)
 
 
+@pytest.mark.slow
 def test_a_webhook_that_never_answers_never_holds_the_pipeline(shared, tmp_path):
     # a listening socket nobody accepts from: connections hang until the POST's timeout
     with socket.socket() as silent:
@@ -113,6 +116,7 @@ def test_a_webhook_that_never_answers_never_holds_the_pipeline(shared, tmp_path)
 # -- MQTT -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_mqtt_events_and_retained_label_reach_a_real_broker(shared, tmp_path, mosquitto):
     import paho.mqtt.client as mqtt
 
@@ -158,6 +162,7 @@ def test_mqtt_events_and_retained_label_reach_a_real_broker(shared, tmp_path, mo
 # -- subtitles and the timeline picture ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_subtitles_and_timeline_picture_match_the_segments(shared, tmp_path):
     results, srt, png = tmp_path / "r.jsonl", tmp_path / "r.srt", tmp_path / "r.png"
     args = ["--source", str(MONTAGE), "--results", str(results), "--srt", str(srt), "--timeline", str(png)]
@@ -229,6 +234,7 @@ def _headless(browser: str, *args: str, budget_ms: int = 5000, timeout: float = 
     return subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_browser_view_in_headless_chromium(shared, tmp_path):
     browser = _chromium()
     port = free_port()
@@ -276,6 +282,7 @@ def _read_mjpeg(url: str, frames: int, into: list) -> None:
     into.append(data.count(b"Content-Type: image/jpeg"))
 
 
+@pytest.mark.slow
 def test_several_viewers_and_a_stalled_one_never_slow_the_pipeline(shared, tmp_path):
     port = free_port()
     results = tmp_path / "r.jsonl"
@@ -340,6 +347,7 @@ def test_a_token_is_required_when_bound_beyond_localhost():
         local.close()
 
 
+@pytest.mark.slow
 def test_progress_bar_counts_the_file_frames_on_stderr():
     result = run_cli("stream_classify.py", "--source", str(DEMO), "--no-display", "--dashboard", "off", "--progress", "on")
     assert result.returncode == 0, result.stderr[-2000:]

@@ -29,6 +29,7 @@ def switches(labels):
     return sum(a != b for a, b in zip(labels, labels[1:], strict=False))
 
 
+@pytest.mark.slow
 def test_default_command_classifies_the_bundled_clip():
     result = run_cli("stream_classify.py")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -40,6 +41,7 @@ def test_default_command_classifies_the_bundled_clip():
 
 
 @pytest.mark.parametrize("clip", ["tennis_practice_portrait.mp4", "generic_pedestrians_vtest.avi"])
+@pytest.mark.slow
 def test_file_replay_classifies_and_records_every_frame(tmp_path, shared, clip):
     video, results = tmp_path / "out.avi", tmp_path / "res.jsonl"
     result = run_cli("stream_classify.py", "--source", str(CLIPS / clip), "--output", str(video), "--results", str(results))
@@ -108,6 +110,7 @@ FLICKERING = CLIPS / "arm_wrestling_kinetics_demo.mp4"
 
 
 @pytest.mark.parametrize(("mode", "factor"), [(("--size", "16"), 4), (("--smoothing", "ema", "--ema-alpha", "0.1"), 3)])
+@pytest.mark.slow
 def test_smoothing_removes_flicker(tmp_path, shared, mode, factor):
     raw, smoothed, _ = plain_run(tmp_path, FLICKERING, *mode)
     assert len(raw) == 280
@@ -116,6 +119,7 @@ def test_smoothing_removes_flicker(tmp_path, shared, mode, factor):
 
 
 @pytest.mark.parametrize("mode", [("--size", "16"), ("--smoothing", "ema", "--ema-alpha", "0.1")])
+@pytest.mark.slow
 def test_smoothing_keeps_the_montage_segments(tmp_path, shared, mode):
     raw, smoothed, segments = plain_run(tmp_path, MONTAGE, *mode)
     # A smoother lags behind a real change of scene (a mean of 16 by up to 8 frames, an EMA at
@@ -126,6 +130,7 @@ def test_smoothing_keeps_the_montage_segments(tmp_path, shared, mode):
     assert [x for x in long_labels if x in ("weight_lifting", "football", "tennis")] == ["weight_lifting", "football", "tennis"]
 
 
+@pytest.mark.slow
 def test_keras_model_runs_the_same_pipeline(tmp_path, shared):
     results = tmp_path / "k.jsonl"
     clip = CLIPS / "fencing_short_bout.mp4"
@@ -259,6 +264,7 @@ def test_loop_restarts_a_file_until_stopped(tmp_path, shared):
     assert summary["ended_by"] == "SIGTERM"
 
 
+@pytest.mark.slow
 def test_the_overlay_is_drawn_only_when_someone_looks_at_the_picture(shared):
     from vidclf.sinks.events import Sink
 

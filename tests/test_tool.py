@@ -115,6 +115,7 @@ def test_version_and_help_show_the_config_defaults():
     assert "(default: 8; config smoothing.size)" in " ".join(script.stdout.split())
 
 
+@pytest.mark.slow
 def test_native_noise_is_silenced_unless_verbose_and_quiet_prints_nothing(tmp_path):
     args = ("run", "--source", str(DEMO), "--no-display", "--dashboard", "off")
     plain = vidclf_cli(*args, cwd=tmp_path)
@@ -146,6 +147,7 @@ def _pipeline_threads() -> set[str]:
     return {t.name for t in threading.enumerate()} & {"grabber", "predictor", "vidclf-stream", "webhook", "serve"}
 
 
+@pytest.mark.slow
 def test_stream_yields_every_frame_in_order_like_the_cli(tmp_path):
     results = list(vidclf.stream(DEMO, settings={"output.results": str(tmp_path / "r.jsonl")}))
     assert [r.frame_index for r in results] == list(range(300))

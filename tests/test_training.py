@@ -32,6 +32,7 @@ def tiny_run(tmp_path_factory, shared):
     return train(TrainConfig(**TINY, output_dir=str(tmp_path_factory.mktemp("tiny")), epochs=4), name="tiny")
 
 
+@pytest.mark.slow
 def test_tiny_training_writes_every_artifact(tiny_run):
     out = tiny_run.output_dir
     for name in [
@@ -58,6 +59,7 @@ def test_tiny_training_writes_every_artifact(tiny_run):
     assert "tiny.tflite" in (out / "MODEL_CARD.md").read_text()
 
 
+@pytest.mark.slow
 def test_keras_model_is_traced_once_for_every_batch_size(tiny_run):
     """The pipeline's batches vary in size; a retrace would stall the stream for ~1 s each time."""
     clf = load_classifier(tiny_run.model_path)  # the load-time probe call traces the one graph
@@ -68,6 +70,7 @@ def test_keras_model_is_traced_once_for_every_batch_size(tiny_run):
     assert clf._call.experimental_get_tracing_count() == 1
 
 
+@pytest.mark.slow
 def test_keras_and_tflite_predict_identically(tiny_run, shared):
     names, items = scan_classes(SPORTS, ["football", "tennis", "weight_lifting"], max_per_class=40)
     images, _, _ = load_images(items[-12:] + items[:12], 224)
@@ -81,6 +84,7 @@ def test_keras_and_tflite_predict_identically(tiny_run, shared):
     assert keras_clf.labels == tflite_clf.labels == names
 
 
+@pytest.mark.slow
 def test_pictures_are_real_pngs(tiny_run):
     import cv2
 
@@ -100,6 +104,7 @@ def _export(*args: str):
     )
 
 
+@pytest.mark.slow
 def test_export_to_onnx_and_tflite_matches_the_keras_model(tiny_run, tmp_path, shared):
     import onnxruntime
 
@@ -120,6 +125,7 @@ def test_export_to_onnx_and_tflite_matches_the_keras_model(tiny_run, tmp_path, s
     assert_one_line_error(again, "already exists", "--overwrite")
 
 
+@pytest.mark.slow
 def test_int8_onnx_export_is_quantised_checked_and_classifies_a_clip(tiny_run, tmp_path, shared):
     """--format onnx-int8: int8 weights (7 bits where a convolution is not depthwise, see
     vidclf.training.quantize), a float head, the command's own top-class check, and the file
@@ -164,6 +170,7 @@ def test_int8_onnx_export_is_quantised_checked_and_classifies_a_clip(tiny_run, t
     assert len(labels) == 28 and set(labels) <= {"football", "tennis", "weight_lifting", "uncertain"}
 
 
+@pytest.mark.slow
 def test_int8_onnx_export_answers_bad_settings_in_one_line(tiny_run, tmp_path):
     for flag, value, words in [
         ("--min-agreement", "1.5", "between 0 and 1"),
@@ -206,6 +213,7 @@ def test_unreadable_images_are_skipped_and_counted(tmp_path, shared):
         ),
     ],
 )
+@pytest.mark.slow
 def test_bad_training_input_is_one_error_line(tmp_path_factory, shared, setup, args, fragments):
     tmp_path = tmp_path_factory.mktemp("data")
     good = (SPORTS / "football").glob("*.jpg")
@@ -219,6 +227,7 @@ def test_bad_training_input_is_one_error_line(tmp_path_factory, shared, setup, a
     assert_one_line_error(run_cli("train.py", *args, timeout=300), *fragments)
 
 
+@pytest.mark.slow
 def test_fine_tuning_touches_only_the_last_layers(tiny_run):
     """Fine-tuning unfreezes the last ``fine_tune_layers`` backbone layers except BatchNorm:
     compared with the ImageNet weights, the head conv changed, the stem and every BN did not."""
@@ -239,6 +248,7 @@ def test_fine_tuning_touches_only_the_last_layers(tiny_run):
     assert not any(name.endswith("_bn") for name in changed)
 
 
+@pytest.mark.slow
 def test_fine_tuning_further_on_video_like_frames_with_a_background_class(tiny_run, tmp_path, shared):
     """--init-model + --augment video + extra photos + frames of training clips + a new
     no-sport class: the 3-class head grows to 4, the old classes keep their weights."""
@@ -283,6 +293,7 @@ def keras_weights(path):
     return keras.saving.load_model(path, compile=False).get_weights()
 
 
+@pytest.mark.slow
 def test_averaging_two_runs_of_one_lineage_gives_their_mean_weights(tiny_run, tmp_path, shared):
     """train.average_models with no fine-tuning: the model written holds the mean of the two
     runs' weights (batch-norm statistics too), and is exported, tested and calibrated like a
@@ -325,6 +336,7 @@ def test_averaging_refuses_models_that_are_not_the_same_network():
         average_models([("a.keras", small(3))])
 
 
+@pytest.mark.slow
 def test_average_models_and_init_model_together_is_one_error_line(tiny_run, tmp_path):
     model = str(tiny_run.model_path)
     result = run_cli("train.py", "--data-dir", str(SPORTS), "--classes", "football,tennis,weight_lifting",
@@ -332,6 +344,7 @@ def test_average_models_and_init_model_together_is_one_error_line(tiny_run, tmp_
     assert_one_line_error(result, "train.init_model or train.average_models")
 
 
+@pytest.mark.slow
 def test_a_model_written_at_a_larger_input_size_keeps_its_weights(tiny_run, tmp_path, shared):
     """train.export_size: the same weights in a model for 256 px inputs, tested and calibrated
     at 256; its outputs equal those of the 224 px TFLite graph run at 256 by the interpreter
@@ -383,6 +396,7 @@ def test_a_model_written_at_a_larger_input_size_keeps_its_weights(tiny_run, tmp_
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_training_at_a_smaller_input_size_and_writing_the_model_at_another(tmp_path, shared):
     """train.input_size 160 (head and fine-tuning at 160 px), export_size 224: the written
     files take 224 px inputs and the metrics say both sizes."""
@@ -442,6 +456,7 @@ def test_several_teachers_give_the_mean_of_their_probabilities(shared):
     assert ensemble.frames == 4
 
 
+@pytest.mark.slow
 def test_fine_tuning_with_a_teacher_labels_every_training_frame(tiny_run, tmp_path, shared):
     """train.distill_from: one epoch of video batches asks the teacher about every training
     frame; the metrics and the model card say so."""

@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from vidclf.errors import VidclfError
 from vidclf.sinks.results import SegmentTracker
@@ -152,3 +153,30 @@ def test_rate_meter_measures_the_recent_window():
     for ms in range(1, 101):
         latency.add(float(ms))
     assert latency.percentile(50) == pytest.approx(50.5) and latency.percentile(95) == pytest.approx(95.05)
+
+
+def test_the_versions_ci_installs_are_inside_the_package_ranges():
+    """requirements*.txt pin what CI tests; pyproject.toml's ranges must admit exactly those, so
+    that `pip install .` cannot resolve a major version CI never ran (OpenCV 5 did once)."""
+    tomllib = pytest.importorskip("tomllib")
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [Requirement(r) for r in project["dependencies"]]
+    declared += [Requirement(r) for extra in project["optional-dependencies"].values() for r in extra]
+    ranges = {}
+    for req in declared:
+        if req.marker is None or req.marker.evaluate():
+            ranges[req.name.lower()] = req.specifier
+    pins = {}
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (ROOT / name).read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if "==" in line:
+                req = Requirement(line)
+                pins[req.name.lower()] = next(iter(req.specifier)).version
+    checked = {name: version for name, version in pins.items() if name in ranges}
+    assert len(checked) >= 8, checked
+    outside = {name: (version, str(ranges[name])) for name, version in checked.items() if version not in ranges[name]}
+    assert not outside, outside
+    assert all(any(s.operator == "<" for s in ranges[name]) for name in checked), ranges

@@ -5,6 +5,7 @@ import subprocess
 import time
 
 import cv2
+import pytest
 from conftest import CLIPS, cli_env, count_frames, parse_summary, start_cli
 
 
@@ -45,6 +46,7 @@ def press_q_after(proc, env, wait_s: float, width: int, heights: range) -> tuple
     return stdout, stderr
 
 
+@pytest.mark.slow
 def test_q_in_the_window_quits_and_leaves_a_playable_recording(tmp_path, xvfb, shared):
     video = tmp_path / "win.avi"
     proc, env = open_window(xvfb, video)
