@@ -34,11 +34,15 @@ def _assert_labels_carried(rows: list[dict]) -> None:
             assert row["infer_ms"] == 0
 
 
-def test_classify_fps_classifies_every_third_frame_of_a_30_fps_file(tmp_path):
+@pytest.mark.parametrize("how", ["config", "flag"])
+def test_classify_fps_classifies_every_third_frame_of_a_30_fps_file(tmp_path, how):
     config = tmp_path / "c.yaml"
-    config.write_text("model:\n  classify_fps: 10\nsmoothing:\n  window_s: 0.3\n")
+    config.write_text(("model:\n  classify_fps: 10\n" if how == "config" else "") + "smoothing:\n  window_s: 0.3\n")
     results = tmp_path / "r.jsonl"
-    run = run_cli("stream_classify.py", "--config", str(config), "--source", str(DEMO), "--results", str(results), "--no-display")
+    flag = ["--classify-fps", "10"] if how == "flag" else []
+    run = run_cli(
+        "stream_classify.py", "--config", str(config), *flag, "--source", str(DEMO), "--results", str(results), "--no-display"
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     rows = read_jsonl(results)
     assert [r["frame"] for r in rows] == list(range(300))  # every frame shown and logged

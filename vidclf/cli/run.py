@@ -36,6 +36,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     config_flag(p, "--overwrite", key="output.overwrite", action="store_true", help="replace existing output files")
     config_flag(p, "--top-k", key="display.top_k", type=int, help="probability bars shown and logged")
     config_flag(p, "--max-width", key="display.max_width", type=int, help="scale wider frames down to this width in the window")
+    config_flag(
+        p,
+        "--classify-fps",
+        key="model.classify_fps",
+        type=float,
+        help="classify at most this many frames a second (the others carry the label)",
+    )
     config_flag(p, "--max-batch", key="model.max_batch", type=int, help="most queued frames classified in one model call")
     config_flag(p, "--queue-size", key="source.queue_size", type=int, help="frames buffered between grabber and predictor")
     config_flag(
