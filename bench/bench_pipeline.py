@@ -45,10 +45,10 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from vidclf.config import load_config, override  # noqa: E402
+from vidclf.core.messages import Frame, Prediction  # noqa: E402
 from vidclf.runtime.classifier import load_classifier  # noqa: E402
 from vidclf.runtime.preprocess import prepare_image  # noqa: E402
 from vidclf.sinks.overlay import draw_overlay  # noqa: E402
-from vidclf.streaming.messages import Frame, Prediction  # noqa: E402
 from vidclf.streaming.pipeline import run_pipeline  # noqa: E402
 from vidclf.streaming.smoothing import RollingMean  # noqa: E402
 

@@ -10,18 +10,19 @@ import pytest
 from conftest import CLIPS, ROOT, SPORTS, read_jsonl, run_cli
 
 from vidclf.config import ModelConfig, TrainConfig
+from vidclf.core.frame_queue import FrameQueue
+from vidclf.core.messages import Frame
+from vidclf.core.metrics import PipelineStats
 from vidclf.evaluation.clips import ClipTruth, load_ground_truth, score_clip, switch_latencies
-from vidclf.runtime.calibration import apply_temperature, fit_temperature, negative_log_likelihood
+from vidclf.runtime.calibration import apply_temperature
 from vidclf.runtime.classifier import load_classifier
 from vidclf.runtime.preprocess import prepare_image
 from vidclf.streaming.decoding import UNCERTAIN, LabelDecoder
-from vidclf.streaming.frame_queue import FrameQueue
-from vidclf.streaming.messages import Frame
-from vidclf.streaming.metrics import PipelineStats
 from vidclf.streaming.predictor import Predictor
 from vidclf.streaming.scene_cut import SceneCutDetector
 from vidclf.streaming.smoothing import make_smoother
 from vidclf.training.augment import video_frame
+from vidclf.training.calibration import fit_temperature, negative_log_likelihood
 from vidclf.training.dataset import LabelledImage, load_images
 from vidclf.training.video_data import VideoFrameBatches
 

@@ -6,7 +6,7 @@ from conftest import CLIPS, ROOT, cli_env, count_frames, read_jsonl, start_cli
 from test_multi import streams
 from test_window import press_q_after
 
-from vidclf.sinks.events import FrameResult
+from vidclf.core.records import FrameResult
 from vidclf.sinks.mosaic import Mosaic, Tile, grid_shape
 
 

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from conftest import CLIPS, ROOT, assert_one_line_error, read_jsonl, run_cli, start_cli, wait_rows
 
+from vidclf.core.frame_queue import FrameQueue
+from vidclf.core.messages import END_OF_STREAM, Frame
+from vidclf.core.metrics import PipelineStats
 from vidclf.runtime.classifier import load_classifier
 from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
-from vidclf.streaming.frame_queue import FrameQueue
-from vidclf.streaming.messages import END_OF_STREAM, Frame
-from vidclf.streaming.metrics import PipelineStats
 from vidclf.streaming.predictor import Channel, PredictorPool, SharedPredictor
 from vidclf.streaming.smoothing import RollingMean
 
@@ -113,9 +113,9 @@ def test_several_sources_need_a_name_in_output_paths_and_a_display_for_their_win
 def test_the_dashboard_has_a_row_per_stream_and_totals():
     from rich.console import Console
 
+    from vidclf.core.frame_queue import FrameQueue
+    from vidclf.core.metrics import PipelineStats
     from vidclf.sinks.dashboard import render_streams
-    from vidclf.streaming.frame_queue import FrameQueue
-    from vidclf.streaming.metrics import PipelineStats
 
     rows = []
     for name, dropped, label in (("court1", 2, "tennis"), ("court2", 5, "uncertain")):

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from conftest import CLIPS, ROOT, parse_summary, read_jsonl, run_cli
 
+from vidclf.core.frame_queue import FrameQueue
+from vidclf.core.messages import Frame
+from vidclf.core.metrics import PipelineStats
 from vidclf.runtime.classifier import load_classifier
-from vidclf.streaming.frame_queue import FrameQueue
-from vidclf.streaming.messages import Frame
-from vidclf.streaming.metrics import PipelineStats
 from vidclf.streaming.predictor import Predictor
 from vidclf.streaming.smoothing import RollingMean, make_smoother
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import assert_one_line_error, count_frames, parse_summary, read_jsonl, run_cli, start_cli, wait_rows
 
 from vidclf.config import SourceConfig
-from vidclf.streaming.frame_queue import FrameQueue
-from vidclf.streaming.metrics import PipelineStats
+from vidclf.core.frame_queue import FrameQueue
+from vidclf.core.metrics import PipelineStats
 from vidclf.streaming.source import FrameGrabber, open_source, parse_source
 from vidclf.testing import RtspServer
 

@@ -13,11 +13,11 @@ from conftest import CLIPS, KERAS_MODEL, ROOT, count_frames, parse_summary, read
 from rich.console import Console
 
 from vidclf.config import load_config, override
+from vidclf.core.frame_queue import FrameQueue
+from vidclf.core.messages import END_OF_STREAM, Frame, StreamReset
+from vidclf.core.metrics import PipelineStats
 from vidclf.runtime.classifier import load_classifier
 from vidclf.sinks.dashboard import render_dashboard
-from vidclf.streaming.frame_queue import FrameQueue
-from vidclf.streaming.messages import END_OF_STREAM, Frame, StreamReset
-from vidclf.streaming.metrics import PipelineStats
 from vidclf.streaming.pipeline import run_pipeline
 from vidclf.streaming.predictor import Predictor
 from vidclf.streaming.smoothing import RollingMean
@@ -80,7 +80,7 @@ def test_csv_results(tmp_path, shared):
     rows = list(csv.DictReader(results.open()))
     assert len(rows) == count_frames(clip) == 28
     assert set(rows[0]) == {
-        *("frame", "time_s", "position_s", "label", "confidence", "top_k", "infer_ms", "latency_ms", "classified")
+        *("frame", "time_s", "position_s", "label", "confidence", "top_k", "infer_ms", "latency_ms", "classified", "wall_time")
     }
     assert float(rows[15]["position_s"]) == 1.0  # frame 15 of a 15 FPS clip
 
@@ -206,7 +206,7 @@ def test_dashboard_renders_live_numbers():
     for i in range(7):
         q.put(i)
     console = Console(record=True, width=100)
-    import vidclf.streaming.metrics as m
+    import vidclf.core.metrics as m
 
     now = 100 + 30 / 30
     original = m.time.monotonic

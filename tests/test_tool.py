@@ -138,6 +138,7 @@ def test_info_describes_the_model():
     result = vidclf_cli("info")
     assert result.returncode == 0, result.stderr
     assert "23 classes" in result.stdout and "224x224" in result.stdout and "no_sport" in result.stdout
+    assert "own class thresholds: basketball 0.4" in result.stdout
 
 
 # -- the Python API -------------------------------------------------------------------------
@@ -190,3 +191,32 @@ def test_api_errors_are_vidclf_errors(tmp_path):
 
 def test_the_bundled_model_is_the_default_in_the_api():
     assert os.path.samefile(vidclf.api._config(None, None, None, None).model.path, MODEL)
+
+
+# -- one record per frame ---------------------------------------------------------------------------
+
+
+def test_the_results_row_and_what_the_api_receives_are_one_record(shared, tmp_path):
+    results, received = tmp_path / "r.jsonl", []
+    clip = CLIPS / "fencing_short_bout.mp4"
+    vidclf.run(str(clip), settings={"output.results": str(results)}, on_frame=lambda r: received.append(r.as_dict()))
+    rows = read_jsonl(results)
+    assert len(rows) == 28 and rows == received
+    assert all(r["wall_time"].endswith("Z") and r["classified"] for r in rows)
+
+
+@pytest.mark.slow
+def test_a_finite_http_file_loses_no_result_to_a_slow_loop(shared):
+    """Whether a source is live is decided once, by the pipeline: a file served over HTTP has
+    an end, so a slow loop body holds it back instead of losing rows (the API used to guess
+    "live" from the URL and dropped them)."""
+    import time
+
+    from vidclf.testing import HttpFileServer
+
+    with HttpFileServer(CLIPS) as server:
+        frames = []
+        for result in vidclf.stream(server.url("volleyball_indoor_practice.mp4")):
+            frames.append(result.frame_index)
+            time.sleep(0.03)  # slower than the pipeline: the result queue fills up
+    assert frames == list(range(167))

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
+from vidclf.core.frame_queue import FrameQueue
+from vidclf.core.messages import END_OF_STREAM, StreamReset
 from vidclf.errors import VidclfError
 from vidclf.sinks.results import SegmentTracker
-from vidclf.streaming.frame_queue import FrameQueue
-from vidclf.streaming.messages import END_OF_STREAM, StreamReset
 from vidclf.streaming.smoothing import ExponentialAverage, RollingMean, make_smoother
 from vidclf.streaming.source import backoff_delays, parse_source
 
@@ -141,7 +141,7 @@ def test_a_timeline_that_goes_back_starts_a_segment():
 
 
 def test_rate_meter_measures_the_recent_window():
-    from vidclf.streaming.metrics import LatencyMeter, RateMeter
+    from vidclf.core.metrics import LatencyMeter, RateMeter
 
     meter = RateMeter(window_s=2.0)
     for i in range(2000):  # 10 s at 200 Hz
@@ -180,3 +180,29 @@ def test_the_versions_ci_installs_are_inside_the_package_ranges():
     outside = {name: (version, str(ranges[name])) for name, version in checked.items() if version not in ranges[name]}
     assert not outside, outside
     assert all(any(s.operator == "<" for s in ranges[name]) for name in checked), ranges
+
+
+def test_the_runtime_runs_a_tflite_model_without_tensorflow_or_training_code():
+    """The runtime layer is TensorFlow-free and imports nothing of training: with both made
+    unimportable, a .tflite model loads (labels, calibration, its own thresholds) and classifies."""
+    import subprocess
+    import sys
+
+    script = f"""
+import importlib.abc, sys
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras") or name.startswith("vidclf.training"):
+            raise ImportError("refused: " + name)
+sys.meta_path.insert(0, Refuse())
+import numpy as np
+from vidclf.runtime.classifier import load_classifier
+clf = load_classifier({str(ROOT / "models" / "sports22.tflite")!r})
+probs = clf.predict(np.zeros((2, clf.input_size, clf.input_size, 3), np.uint8))
+assert probs.shape == (2, len(clf.labels)), probs.shape
+assert clf.temperature != 1.0 and clf.class_thresholds, (clf.temperature, clf.class_thresholds)
+print("ok", sorted(m for m in sys.modules if m.startswith(("tensorflow", "keras", "vidclf.training"))))
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok []", result.stdout

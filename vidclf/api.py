@@ -33,8 +33,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from vidclf.sinks.events import FrameResult, SegmentEvent, Sink
-from vidclf.streaming.frame_queue import FrameQueue
+from vidclf.core.frame_queue import FrameQueue
+from vidclf.core.records import FrameResult, SegmentEvent
+from vidclf.sinks.events import Sink
 
 RESULT_QUEUE_SIZE = 32
 _DONE = object()
@@ -56,7 +57,7 @@ def _config(source: str | int | None, model: str | Path | None, config: str | Pa
 
 class _CallbackSink(Sink):
     wants_image = True  # the callback may use result.image
-    title = "callback"
+    output_name = "callback"
     errors_end_run = True  # the caller's own exception reaches the caller (every output is finalised first)
 
     def __init__(self, on_frame: Callable[[FrameResult], Any] | None, on_segment: Callable[[SegmentEvent], Any] | None):
@@ -100,6 +101,9 @@ class _QueueSink(Sink):
     def __init__(self, results: FrameQueue, stop: threading.Event):
         self.results, self.stop = results, stop
 
+    def on_start(self, live: bool) -> None:
+        self.results.drop_oldest = live  # the pipeline's one decision (a finite http file is not live)
+
     def on_frame(self, result: FrameResult) -> None:
         self.results.put(result, self.stop)
 
@@ -114,13 +118,10 @@ def stream(
     """Yield a :class:`FrameResult` per frame of ``source`` (default: the config's source)."""
     from vidclf.errors import VidclfError
     from vidclf.streaming.pipeline import run_pipeline
-    from vidclf.streaming.source import parse_source
 
     cfg = _config(source, model, config, settings)
-    spec = parse_source(cfg.source.source)
-    live = spec.kind != "file" or cfg.source.realtime
     stop = threading.Event()
-    results = FrameQueue(RESULT_QUEUE_SIZE, drop_oldest=live)
+    results = FrameQueue(RESULT_QUEUE_SIZE, drop_oldest=False)  # _QueueSink.on_start sets the policy
     outcome: dict[str, Any] = {}
 
     def work() -> None:

@@ -55,5 +55,8 @@ def run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         f"  {', '.join(clf.labels)}",
         f"  temperature {getattr(clf, 'temperature', 1.0):.3f}",
     ]
+    own = getattr(clf, "class_thresholds", {})
+    if own:  # the model's own "uncertain" thresholds (its calibration file); the config's override them
+        lines.append("  own class thresholds: " + ", ".join(f"{name} {value:g}" for name, value in own.items()))
     write_text("\n".join(lines) + "\n")
     return 0

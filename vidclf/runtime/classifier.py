@@ -69,7 +69,7 @@ class KerasClassifier:
             pass
         import keras
 
-        import vidclf.training.backbones  # noqa: F401  registers custom layers used by saved models
+        import vidclf.runtime.keras_layers  # noqa: F401  registers custom layers used by saved models
 
         try:
             self.model = keras.saving.load_model(path, compile=False)

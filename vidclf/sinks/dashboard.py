@@ -1,6 +1,6 @@
 """The ``rich`` terminal dashboard: rates, latency, queue depth, drops, current label.
 
-:func:`render_dashboard` turns a :class:`~vidclf.streaming.metrics.PipelineStats` into a rich table
+:func:`render_dashboard` turns a :class:`~vidclf.core.metrics.PipelineStats` into a rich table
 (pure, so tests render it to text); :class:`Dashboard` refreshes it on a ``rich.live.Live``
 display from its own thread until the stop event is set.
 
@@ -20,9 +20,9 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from vidclf.core.frame_queue import FrameQueue
+from vidclf.core.metrics import PipelineStats
 from vidclf.sinks.terminal import detach
-from vidclf.streaming.frame_queue import FrameQueue
-from vidclf.streaming.metrics import PipelineStats
 
 
 def render_dashboard(stats: PipelineStats, frames: FrameQueue, source: str, model: str) -> Table:

@@ -1,5 +1,6 @@
-"""What the renderer hands to event sinks: one :class:`FrameResult` per frame and a
-:class:`SegmentEvent` whenever the shown label changes.
+"""Outputs as a table of sinks: each gets one :class:`~vidclf.core.records.FrameResult` per
+frame and a :class:`~vidclf.core.records.SegmentEvent` whenever the shown label changes, and
+:class:`SinkGuard` calls them so that no output can take the run down.
 
 A sink is anything with the three methods of :class:`Sink` (webhook, MQTT, subtitles,
 the browser view, the Python API's iterator). The renderer calls them on its own thread, so
@@ -16,61 +17,12 @@ Usage::
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
 
-import numpy as np
-
+from vidclf.core.records import FrameResult, SegmentEvent
 from vidclf.errors import VidclfError
 from vidclf.redact import redact
 
 log = logging.getLogger("vidclf")
-
-
-@dataclass(frozen=True, slots=True)
-class FrameResult:
-    """One classified frame. ``label``/``confidence`` are what is shown (smoothed, possibly
-    ``"uncertain"``); ``top_k`` is the raw prediction; ``image`` the BGR frame, annotated
-    when a window, a recording or a sink that :attr:`Sink.wants_image` is there."""
-
-    frame_index: int
-    time_s: float  # capture time since the run started
-    position_s: float | None  # time in the video file (None for live sources)
-    label: str
-    confidence: float
-    top_k: list[tuple[str, float]]
-    infer_ms: float
-    latency_ms: float
-    image: np.ndarray = field(repr=False)
-    scene_cut: bool = False
-
-    def as_dict(self) -> dict:
-        """JSON-ready fields (the image left out)."""
-        return {
-            "frame": self.frame_index,
-            "time_s": round(self.time_s, 4),
-            "position_s": None if self.position_s is None else round(self.position_s, 4),
-            "label": self.label,
-            "confidence": round(self.confidence, 4),
-            "top_k": [[name, round(p, 4)] for name, p in self.top_k],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class SegmentEvent:
-    """A label started being shown (``kind="start"``) or stopped (``"end"``, with its span).
-    Times are on the stream's timeline: the file's own for files, since the start for live."""
-
-    kind: str  # "start" | "end"
-    source: str
-    label: str
-    start_s: float
-    first_frame: int
-    end_s: float | None = None
-    last_frame: int | None = None
-    confidence: float | None = None  # at the start
-
-    def as_dict(self) -> dict:
-        return {"type": f"segment_{self.kind}", **{k: v for k, v in asdict(self).items() if k != "kind" and v is not None}}
 
 
 class Sink:
@@ -82,10 +34,15 @@ class Sink:
 
     wants_image = False
     #: what warnings and the summary call this output ("MQTT", "webhook")
-    title = "output"
+    output_name = "output"
     #: a failure ends the run and reaches the caller (after every output is finalised): the
     #: Python API's callbacks. Any other sink's failure is counted and the run goes on.
     errors_end_run = False
+
+    def on_start(self, live: bool) -> None:  # noqa: B027  optional hook
+        """Called once before the first frame; ``live``: frames come from a live source (or a
+        file paced in real time), so a slow consumer should drop the oldest rather than wait.
+        The pipeline decides this in one place for every output."""
 
     def on_frame(self, result: FrameResult) -> None:  # noqa: B027  optional hook
         pass
@@ -127,16 +84,16 @@ class SinkGuard:
         except Exception as exc:
             if sink.errors_end_run:
                 raise
-            self.count(sink.title, exc)
+            self.count(sink.output_name, exc)
 
-    def count(self, title: str, exc: BaseException) -> None:
-        """Record one failure of the output ``title``."""
-        n = self.failures[title] = self.failures.get(title, 0) + 1
+    def count(self, name: str, exc: BaseException) -> None:
+        """Record one failure of the output ``name``."""
+        n = self.failures[name] = self.failures.get(name, 0) + 1
         text = redact(f"{type(exc).__name__}: {exc}")[:300]
-        self.first_failure.setdefault(title, text)
+        self.first_failure.setdefault(name, text)
         if n == 1 or n % self.LOG_EVERY == 0:
-            log.warning("%s output failed (%s); %d failure(s) so far, the run goes on", title, text, n)
+            log.warning("%s output failed (%s); %d failure(s) so far, the run goes on", name, text, n)
 
     def describe(self) -> list[str]:
         """One line per output that failed, for the summary."""
-        return [f"{title} failed {n} time(s), first: {self.first_failure[title]}" for title, n in self.failures.items()]
+        return [f"{name} failed {n} time(s), first: {self.first_failure[name]}" for name, n in self.failures.items()]

@@ -23,7 +23,8 @@ import threading
 import cv2
 import numpy as np
 
-from vidclf.sinks.events import FrameResult, Sink
+from vidclf.core.records import FrameResult
+from vidclf.sinks.events import Sink
 from vidclf.sinks.record import letterbox
 from vidclf.sinks.window import Window
 
@@ -33,6 +34,8 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 class Tile(Sink):
     """One stream's place in the mosaic: keeps the newest annotated frame."""
+
+    output_name = "window grid"
 
     wants_image = True  # the renderer draws the overlay for this stream
 

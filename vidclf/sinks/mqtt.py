@@ -34,8 +34,9 @@ import re
 import threading
 import time
 
+from vidclf.core.records import SegmentEvent
 from vidclf.errors import VidclfError
-from vidclf.sinks.events import SegmentEvent, Sink
+from vidclf.sinks.events import Sink
 from vidclf.sinks.network import parse_host_port
 
 log = logging.getLogger("vidclf")
@@ -75,7 +76,7 @@ def check_broker(address: str) -> tuple[str, int, str | None, str | None]:
 
 
 class MqttSink(Sink):
-    title = "MQTT"
+    output_name = "MQTT"
 
     def __init__(self, address: str, prefix: str = "vidclf", name: str = "stream"):
         host, port, user, password = check_broker(address)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vidclf.streaming.messages import Prediction
+from vidclf.core.messages import Prediction
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _BAR_COLOUR = (60, 180, 75)

@@ -15,7 +15,8 @@ import sys
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from vidclf.sinks.events import FrameResult, Sink
+from vidclf.core.records import FrameResult
+from vidclf.sinks.events import Sink
 
 
 def progress_bar(console: Console, unit: str = "", disable: bool = False) -> Progress:
@@ -28,6 +29,8 @@ def progress_bar(console: Console, unit: str = "", disable: bool = False) -> Pro
 
 
 class ProgressSink(Sink):
+    output_name = "progress bar"
+
     def __init__(self, total_frames: int | None, name: str, console: Console | None = None):
         # rich draws from its own refresh thread; on_frame only advances a counter
         self.progress = progress_bar(console or Console(file=sys.stderr), "frames")

@@ -1,15 +1,16 @@
 """Per-frame results (``.jsonl`` or ``.csv``) and the summary of labelled segments.
 
-Each row: frame index, capture time (seconds since the stream started), position in the video
-file (files only), the raw top-k, the
-smoothed label and confidence, inference and capture->overlay latency. At the end,
+Each row is a frame's :class:`~vidclf.core.records.FrameResult` (``as_dict()``): frame index,
+capture time (seconds since the stream started), position in the video file (files only), the
+smoothed label and confidence, the raw top-k, inference and capture->overlay latency, whether the
+model saw the frame, and the capture's wall-clock time (ISO 8601, UTC). At the end,
 :class:`SegmentTracker` turns the smoothed labels into segments (runs of one label), written
 next to the results as ``<results>.summary.json``.
 
 Usage::
 
-    results = ResultsWriter("out.jsonl", labels, k=3)
-    results.write(prediction, latency_ms=12.0, t0=start)
+    results = ResultsWriter("out.jsonl")
+    results.write(frame_result)
     results.close(segments=tracker.as_dicts())
     results.summary   # {"frames": ..., "segments": [...]}
 """
@@ -22,11 +23,10 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from vidclf.core.records import FrameResult
 from vidclf.errors import VidclfError
 from vidclf.sinks.outputs import STDOUT, summary_path
-from vidclf.sinks.overlay import top_k
 from vidclf.sinks.terminal import detach
-from vidclf.streaming.messages import Prediction
 
 
 @dataclass
@@ -66,7 +66,7 @@ class SegmentTracker:
 
 
 class ResultsWriter:
-    FIELDS = ["frame", "time_s", "position_s", "label", "confidence", "top_k", "infer_ms", "latency_ms", "classified"]
+    FIELDS = list(FrameResult.ROW_FIELDS)
 
     @staticmethod
     def check_suffix(path: str | Path) -> str:
@@ -77,9 +77,8 @@ class ResultsWriter:
             raise VidclfError(f"results file must end in .jsonl or .csv, got {Path(path).name}")
         return suffix
 
-    def __init__(self, path: str | Path, labels: list[str], k: int = 3):
+    def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.labels, self.k = labels, k
         suffix = self.check_suffix(self.path)
         self.to_stdout = str(path) == STDOUT
         try:
@@ -94,28 +93,14 @@ class ResultsWriter:
         self.rows = 0
         self.summary: dict | None = None
 
-    def write(self, prediction: Prediction, latency_ms: float, t0: float) -> None:
-        t = prediction.frame.captured_at - t0
-        position = prediction.frame.position_s
-        label = prediction.label
-        raw = [[name, round(p, 4)] for name, p in top_k(prediction.probs, self.labels, self.k)]
-        row = [
-            prediction.frame.index,
-            round(t, 4),
-            None if position is None else round(position, 4),
-            label,
-            round(prediction.confidence, 4),
-            raw,
-            round(prediction.infer_ms, 3),
-            round(latency_ms, 3),
-            prediction.classified,
-        ]
+    def write(self, result: FrameResult) -> None:
+        row = result.as_dict()
         try:
             if self._csv:
-                row[5] = ";".join(f"{n}:{p}" for n, p in raw)
-                self._csv.writerow(row)
+                row["top_k"] = ";".join(f"{n}:{p}" for n, p in row["top_k"])
+                self._csv.writerow([row[name] for name in self.FIELDS])
             else:
-                self._file.write(json.dumps(dict(zip(self.FIELDS, row, strict=True))) + "\n")
+                self._file.write(json.dumps(row) + "\n")
                 if self.to_stdout:  # a pipe reader sees each row as it comes
                     self._file.flush()
         except OSError as exc:

@@ -48,8 +48,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 import cv2
 import numpy as np
 
+from vidclf.core.records import FrameResult, SegmentEvent
 from vidclf.errors import VidclfError
-from vidclf.sinks.events import FrameResult, SegmentEvent, Sink
+from vidclf.sinks.events import Sink
 from vidclf.sinks.network import parse_host_port
 
 log = logging.getLogger("vidclf")
@@ -79,6 +80,8 @@ def is_loopback(host: str) -> bool:
 
 class StreamView(Sink):
     """One stream's picture and state for viewers; the renderer feeds it like any sink."""
+
+    output_name = "browser view"
 
     wants_image = True  # the viewers' picture
 

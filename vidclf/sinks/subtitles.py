@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vidclf.core.records import SegmentEvent
 from vidclf.errors import VidclfError
-from vidclf.sinks.events import SegmentEvent, Sink
+from vidclf.sinks.events import Sink
 
 
 def srt_time(seconds: float) -> str:
@@ -46,6 +47,8 @@ def check_srt_path(path: str | Path) -> Path:
 
 
 class SrtSink(Sink):
+    output_name = "subtitles"
+
     def __init__(self, path: str | Path):
         self.path = check_srt_path(path)
         self.segments: list[SegmentEvent] = []

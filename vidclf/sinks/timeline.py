@@ -14,8 +14,9 @@ from array import array
 from pathlib import Path
 
 from vidclf import plots
+from vidclf.core.records import FrameResult
 from vidclf.errors import VidclfError
-from vidclf.sinks.events import FrameResult, Sink
+from vidclf.sinks.events import Sink
 
 
 def check_timeline_path(path: str | Path) -> Path:
@@ -29,6 +30,8 @@ def check_timeline_path(path: str | Path) -> Path:
 
 
 class TimelineSink(Sink):
+    output_name = "timeline picture"
+
     def __init__(self, path: str | Path, threshold: float | None = None, title: str = ""):
         self.path = check_timeline_path(path)
         self.threshold, self.title = threshold, title

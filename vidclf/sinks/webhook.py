@@ -31,10 +31,11 @@ import urllib.request
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from vidclf import __version__
+from vidclf.core.frame_queue import FrameQueue
+from vidclf.core.records import SegmentEvent
 from vidclf.errors import VidclfError
 from vidclf.redact import redact
-from vidclf.sinks.events import SegmentEvent, Sink
-from vidclf.streaming.frame_queue import FrameQueue
+from vidclf.sinks.events import Sink
 
 log = logging.getLogger("vidclf")
 
@@ -76,7 +77,7 @@ def split_credentials(url: str) -> tuple[str, dict[str, str]]:
 
 
 class WebhookSink(Sink):
-    title = "webhook"
+    output_name = "webhook"
 
     def __init__(self, url: str, timeout_s: float = 2.0, retries: int = 3):
         self.url = check_url(url)

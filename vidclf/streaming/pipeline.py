@@ -29,6 +29,8 @@ import cv2
 from rich.console import Console
 
 from vidclf.config import Config, SmoothingConfig
+from vidclf.core.frame_queue import FrameQueue
+from vidclf.core.metrics import PipelineStats
 from vidclf.errors import VidclfError
 from vidclf.redact import redact
 from vidclf.runtime.classifier import Classifier, default_labels_path, load_classifier
@@ -46,8 +48,6 @@ from vidclf.sinks.timeline import TimelineSink, check_timeline_path
 from vidclf.sinks.webhook import WebhookSink, check_url
 from vidclf.sinks.window import Window, display_available
 from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
-from vidclf.streaming.frame_queue import FrameQueue
-from vidclf.streaming.metrics import PipelineStats
 from vidclf.streaming.predictor import Channel, SharedPredictor
 from vidclf.streaming.renderer import Renderer
 from vidclf.streaming.scene_cut import SceneCutDetector
@@ -355,7 +355,7 @@ def build_stream(cfg, console, stop, sinks, prepared: Prepared) -> StreamParts:
         # sinks first: a browser view on a busy port must fail before any output file exists
         sinks = make_sinks(cfg, spec, classifier.labels) + sinks
         window = open_window(cfg, console, prepared.show_window)
-        results = ResultsWriter(cfg.output.results, classifier.labels, cfg.display.top_k) if cfg.output.results else None
+        results = ResultsWriter(cfg.output.results) if cfg.output.results else None
     except BaseException:
         capture.release()
         if results is not None:
@@ -363,6 +363,7 @@ def build_stream(cfg, console, stop, sinks, prepared: Prepared) -> StreamParts:
         _close_quietly(sinks)
         raise
     for sink in sinks:
+        sink.on_start(live)  # "live" is decided here, once, for every output
         if isinstance(sink, ServeSink):  # stderr: stdout may be carrying --results -
             write_text(f"browser view: {sink.url}\n", sys.stderr)
 

@@ -5,7 +5,7 @@ normalisation is inside the model. Per frame: the model's probabilities, calibra
 model's temperature (:mod:`vidclf.runtime.calibration`), go into the stream's smoothing window,
 and its :class:`~vidclf.streaming.decoding.LabelDecoder` turns the smoothed probabilities into
 the label shown (``uncertain``, hysteresis, minimum segment). A scene cut
-(:mod:`vidclf.streaming.scene_cut`) or a :class:`~vidclf.streaming.messages.StreamReset` restarts
+(:mod:`vidclf.streaming.scene_cut`) or a :class:`~vidclf.core.messages.StreamReset` restarts
 the window: evidence from the old scene no longer applies.
 
 Which frames the model sees is each stream's :class:`~vidclf.streaming.schedule.ClassifySchedule`
@@ -42,13 +42,13 @@ import time
 
 import numpy as np
 
+from vidclf.core.frame_queue import FrameQueue
+from vidclf.core.messages import END_OF_STREAM, Frame, Prediction, StreamReset
+from vidclf.core.metrics import PipelineStats
 from vidclf.runtime.calibration import apply_temperature
 from vidclf.runtime.classifier import Classifier
 from vidclf.runtime.preprocess import DEFAULT_FIT, prepare_image
 from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
-from vidclf.streaming.frame_queue import FrameQueue
-from vidclf.streaming.messages import END_OF_STREAM, Frame, Prediction, StreamReset
-from vidclf.streaming.metrics import PipelineStats
 from vidclf.streaming.scene_cut import SceneCutDetector
 from vidclf.streaming.schedule import ClassifySchedule, stream_time
 from vidclf.streaming.smoothing import Smoother

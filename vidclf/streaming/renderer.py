@@ -16,15 +16,16 @@ import queue
 import threading
 import time
 
+from vidclf.core.frame_queue import FrameQueue
+from vidclf.core.messages import END_OF_STREAM, Prediction, StreamReset
+from vidclf.core.metrics import PipelineStats
+from vidclf.core.records import FrameResult, SegmentEvent
 from vidclf.errors import VidclfError
-from vidclf.sinks.events import FrameResult, SegmentEvent, Sink, SinkGuard
+from vidclf.sinks.events import Sink, SinkGuard
 from vidclf.sinks.overlay import draw_overlay, top_k
 from vidclf.sinks.record import Recorder
 from vidclf.sinks.results import ResultsWriter, SegmentTracker
 from vidclf.sinks.window import Window
-from vidclf.streaming.frame_queue import FrameQueue
-from vidclf.streaming.messages import END_OF_STREAM, Prediction, StreamReset
-from vidclf.streaming.metrics import PipelineStats
 
 FPS_PROBE_FRAMES = 30  # frames buffered to measure a live source's rate when it reports none
 
@@ -99,26 +100,23 @@ class Renderer:
         timeline_s = prediction.frame.captured_at - self._t0 if position is None else position
         ended, started = self.segments.add(prediction.frame.index, timeline_s, self.stats.label)
         self._record(prediction.frame.captured_at, annotated)
+        result = self._result(prediction, annotated, latency_ms)  # the one record of this frame
         if self.results is not None:
-            self.results.write(prediction, latency_ms, self._t0)
+            self.results.write(result)
         if self.sinks:
-            self._to_sinks(prediction, annotated, latency_ms, ended, started)
+            self._to_sinks(result, ended, started)
         if self.window is not None:
             self.window.show(annotated)
             if self.window.quit_requested():
                 self.quit_by_key = True
                 self.stop.set()
 
-    def _to_sinks(self, prediction: Prediction, annotated, latency_ms: float, ended, started) -> None:
-        events = []
-        if ended is not None:
-            events.append(self._segment_event("end", ended))
-        if started is not None:
-            events.append(self._segment_event("start", started, prediction.confidence))
-        result = FrameResult(
-            frame_index=prediction.frame.index,
-            time_s=prediction.frame.captured_at - self._t0,
-            position_s=prediction.frame.position_s,
+    def _result(self, prediction: Prediction, annotated, latency_ms: float) -> FrameResult:
+        frame = prediction.frame
+        return FrameResult(
+            frame_index=frame.index,
+            time_s=frame.captured_at - self._t0,
+            position_s=frame.position_s,
             label=prediction.label,
             confidence=prediction.confidence,
             top_k=top_k(prediction.probs, self.labels, self.k),
@@ -126,7 +124,16 @@ class Renderer:
             latency_ms=latency_ms,
             image=annotated,
             scene_cut=prediction.scene_cut,
+            classified=prediction.classified,
+            wall_time=time.time() - (time.monotonic() - frame.captured_at),  # the capture, on the wall clock
         )
+
+    def _to_sinks(self, result: FrameResult, ended, started) -> None:
+        events = []
+        if ended is not None:
+            events.append(self._segment_event("end", ended))
+        if started is not None:
+            events.append(self._segment_event("start", started, result.confidence))
         for sink in self.sinks:
             for event in events:
                 self.guard.call(sink, sink.on_segment, event)
@@ -184,7 +191,7 @@ class Renderer:
                 except VidclfError as exc:
                     first_error = first_error or exc
                 except Exception as exc:  # noqa: BLE001  a callback that raised already ends the run
-                    self.guard.count(sink.title, exc)
+                    self.guard.count(sink.output_name, exc)
         if first_error is not None:
             raise first_error
 

@@ -22,7 +22,7 @@ Usage::
 
 from __future__ import annotations
 
-from vidclf.streaming.messages import Frame
+from vidclf.core.messages import Frame
 
 PHASE_TOLERANCE_S = 1e-3  # timestamps of a 30 FPS file are 0.0333...: rounding must not skip a due frame
 

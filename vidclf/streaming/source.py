@@ -28,11 +28,11 @@ from urllib.parse import urlsplit
 import cv2
 
 from vidclf.config import SourceConfig, shown
+from vidclf.core.frame_queue import FrameQueue
+from vidclf.core.messages import END_OF_STREAM, Frame, StreamReset
+from vidclf.core.metrics import PipelineStats
 from vidclf.errors import VidclfError
 from vidclf.redact import redact
-from vidclf.streaming.frame_queue import FrameQueue
-from vidclf.streaming.messages import END_OF_STREAM, Frame, StreamReset
-from vidclf.streaming.metrics import PipelineStats
 
 # A live read that took this share of source.read_timeout_s or more was ended by the timeout
 STALL_FRACTION = 0.9

@@ -35,6 +35,7 @@ import numpy as np
 from keras import layers
 
 from vidclf.errors import VidclfError
+from vidclf.runtime.keras_layers import ReverseChannels
 from vidclf.training.lite_layout import BN_EPSILON, HEAD_FILTERS, LITE_STAGES, STEM_FILTERS, blocks, keras_weights, state_dict
 from vidclf.training.torch_checkpoint import CheckpointError, load_state_dict
 
@@ -182,14 +183,6 @@ def _keras_application(name: str, weights: str | None, input_size: int) -> keras
         x = ReverseChannels(name="rgb_to_bgr")(x)
         net = apps.ResNet50(include_top=False, weights=weights, input_shape=shape, pooling="avg")
     return keras.Model(inputs, net(x), name=name)
-
-
-@keras.saving.register_keras_serializable(package="vidclf")
-class ReverseChannels(layers.Layer):
-    """RGB <-> BGR, for backbones trained on BGR input (ResNet50's caffe weights)."""
-
-    def call(self, x):
-        return keras.ops.flip(x, axis=-1)
 
 
 def build_backbone(name: str, weights: str | Path | None = None) -> keras.Model:

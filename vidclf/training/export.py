@@ -79,7 +79,7 @@ def with_input_size(model: keras.Model, size: int) -> keras.Model:
 def load_keras(path: str | Path) -> keras.Model:
     import zipfile
 
-    import vidclf.training.backbones  # noqa: F401  registers custom layers used by saved models
+    import vidclf.runtime.keras_layers  # noqa: F401  registers custom layers used by saved models
 
     # Keras says "File not found" for a file that exists but is no .keras archive: say what it is
     if not zipfile.is_zipfile(path):

@@ -33,9 +33,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from vidclf.config import TrainConfig
 from vidclf.errors import VidclfError
 from vidclf.plots import confusion_matrix_png, training_curves
-from vidclf.runtime.calibration import write_calibration
 from vidclf.runtime.classifier import default_labels_path, load_classifier, load_labels
 from vidclf.training.backbones import BACKBONES, build_backbone
+from vidclf.training.calibration import write_calibration
 from vidclf.training.dataset import load_images, scan_classes, stratified_split
 from vidclf.training.distill import Teacher
 from vidclf.training.export import export_tflite, with_input_size
