@@ -26,6 +26,7 @@ from conftest import (
     count_frames,
     read_jsonl,
     run_cli,
+    signal_and_wait,
     start_cli,
     wait_rows,
 )
@@ -372,10 +373,7 @@ def test_ctrl_c_stops_a_batch_at_once_and_the_interrupted_video_is_redone(archiv
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
     try:
         wait_rows(out / "soccer_goalkeeper_training.jsonl", 20, timeout=90)
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
+        _, stderr, took = signal_and_wait(proc, signal.SIGINT)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -444,6 +442,12 @@ def test_redaction_hides_every_form_of_secret(text, secret):
     assert secret not in redact(text)
 
 
+def test_an_rtsp_url_with_a_bad_port_is_one_error_line_without_the_password():
+    result = run_cli("stream_classify.py", "--source", "rtsp://admin:hunter2@127.0.0.1:port/cam", "--no-display")
+    assert_one_line_error(result, "cannot open stream")
+    assert "hunter2" not in result.stdout + result.stderr
+
+
 def test_an_empty_serve_token_is_refused():
     result = run_cli("stream_classify.py", "--source", str(DEMO), "--serve", f"0.0.0.0:{free_port()}", "--serve-token", "")
     assert_one_line_error(result, "serve.token is empty")
@@ -458,8 +462,7 @@ def test_ctrl_c_while_several_sources_start_never_prints_a_password():
     try:
         proc = start_cli("stream_classify.py", "--source", url, "--source", str(DEMO), "--open-timeout", "60")
         time.sleep(4)  # the model is loaded, the camera is opening
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=30)
+        stdout, stderr, _took = signal_and_wait(proc, signal.SIGINT)
     finally:
         silent.close()
     assert proc.returncode == 130, stderr[-2000:]
@@ -591,10 +594,7 @@ def test_a_frozen_camera_does_not_hold_up_another_cameras_reconnect(tmp_path, rt
         flaky.start()  # the other camera is back at once: its reconnect must not wait for the frozen one
         before = len(read_jsonl(tmp_path / "flaky.jsonl"))
         wait_rows(tmp_path / "flaky.jsonl", before + 30, timeout=30)
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
+        stdout, stderr, took = signal_and_wait(proc, signal.SIGTERM)
     finally:
         if proc.poll() is None:
             proc.kill()

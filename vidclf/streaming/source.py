@@ -170,10 +170,9 @@ def rtsp_silence(url: str, timeout_s: float) -> str | None:
     answers and then sends no media can still hold the lock; that is not caught here.)
     """
     parts = urlsplit(url)
-    port = parts.port or 554
-    target = parts._replace(netloc=f"{parts.hostname}:{port}" if parts.hostname else parts.netloc).geturl()
+    target = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no credentials on the wire
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout_s) as sock:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 554), timeout=timeout_s) as sock:
             sock.settimeout(timeout_s)
             sock.sendall(f"OPTIONS {target} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: vidclf\r\n\r\n".encode())
             answer = sock.recv(16)
