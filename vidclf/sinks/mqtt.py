@@ -84,8 +84,9 @@ class MqttSink(Sink):
 
         self.prefix, self.name = check_topic_prefix(prefix), topic_slug(name)
         self.dropped = 0  # the bounded queue was full (a long broker outage)
-        self._unacked: set[int] = set()  # messages published and not yet acknowledged by the broker
-        self._acked_early: set[int] = set()
+        # every message goes through _publish and the broker acknowledges each once (on_publish):
+        # the two counts tell how many are still on their way
+        self._queued = self._acked = 0
         self._lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"vidclf-{self.name}-{time.monotonic_ns() % 10**9}")
         self.client.max_queued_messages_set(MAX_QUEUED)
@@ -104,12 +105,9 @@ class MqttSink(Sink):
         else:
             log.warning("mqtt: broker refused the connection (%s)", reason_code)
 
-    def _on_publish(self, _client, _userdata, mid, _reason_code=None, _properties=None) -> None:
+    def _on_publish(self, _client, _userdata, _mid, _reason_code=None, _properties=None) -> None:
         with self._lock:
-            if mid in self._unacked:
-                self._unacked.discard(mid)
-            else:  # acknowledged before publish() returned to _publish
-                self._acked_early.add(mid)
+            self._acked += 1
 
     def _publish(self, topic: str, payload: str, retain: bool = False) -> None:
         import paho.mqtt.client as mqtt
@@ -120,15 +118,12 @@ class MqttSink(Sink):
             self.dropped += 1
         elif info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):  # NO_CONN: queued, sent on reconnect
             with self._lock:
-                if info.mid in self._acked_early:
-                    self._acked_early.discard(info.mid)
-                else:
-                    self._unacked.add(info.mid)
+                self._queued += 1
 
     @property
     def unacknowledged(self) -> int:
-        with self._lock:
-            return len(self._unacked)
+        with self._lock:  # an acknowledgement can come before publish() has returned: never below 0
+            return max(0, self._queued - self._acked)
 
     def on_segment(self, event: SegmentEvent) -> None:
         if event.kind == "start":

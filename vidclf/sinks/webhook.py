@@ -105,9 +105,8 @@ class WebhookSink(Sink):
             method="POST",
             headers={"Content-Type": "application/json", "User-Agent": f"vidclf/{__version__}", **self._auth},
         )
+        # any answer but 2xx (a 3xx too, with redirects refused) is raised by urllib as HTTPError
         with _OPENER.open(request, timeout=self.timeout_s) as response:
-            if not 200 <= response.status < 300:
-                raise urllib.error.HTTPError(self.url, response.status, "not a 2xx answer", response.headers, None)
             response.read(MAX_BODY_BYTES)
 
     def _deliver(self, payload: dict) -> None:

@@ -100,11 +100,12 @@ class Renderer:
         timeline_s = prediction.frame.captured_at - self._t0 if position is None else position
         ended, started = self.segments.add(prediction.frame.index, timeline_s, self.stats.label)
         self._record(prediction.frame.captured_at, annotated)
-        result = self._result(prediction, annotated, latency_ms)  # the one record of this frame
-        if self.results is not None:
-            self.results.write(result)
-        if self.sinks:
-            self._to_sinks(result, ended, started)
+        if self.results is not None or self.sinks:  # someone takes the frame's one record
+            result = self._result(prediction, annotated, latency_ms)
+            if self.results is not None:
+                self.results.write(result)
+            if self.sinks:
+                self._to_sinks(result, ended, started)
         if self.window is not None:
             self.window.show(annotated)
             if self.window.quit_requested():
@@ -166,15 +167,14 @@ class Renderer:
         except VidclfError as exc:  # an output cannot be written: stop, keep what was saved
             self._failed(exc)
         except BaseException as exc:  # a user callback raised: finalise everything, then hand it on
-            self.error = self.error or f"{type(exc).__name__}: {exc}"
-            self.stop.set()
+            self._failed(exc)
             raise
         finally:
             self.close()
             self.cpu_s = time.thread_time() - cpu_started  # overlay, window, recording, results, sinks
             self.finished_at = time.monotonic()
 
-    def _failed(self, exc: Exception) -> None:
+    def _failed(self, exc: BaseException) -> None:
         self.error = self.error or (str(exc) if isinstance(exc, VidclfError) else f"{type(exc).__name__}: {exc}")
         self.stop.set()
 
