@@ -90,9 +90,10 @@ def main() -> None:
     if args.measure_dir:
         measure(Path(args.measure_dir), sizes, labels_path, args)
         return
-    from vidclf.training.export import export_tflite, load_keras, with_input_size
+    from vidclf.runtime.keras_layers import load_keras_model
+    from vidclf.training.export import export_tflite, with_input_size
 
-    model = load_keras(args.model)
+    model = load_keras_model(args.model)
     with tempfile.TemporaryDirectory() as folder:
         for size in sizes:
             export_tflite(with_input_size(model, size), Path(folder) / f"s{size}.tflite")

@@ -31,8 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="the .keras file to write")
     parser.add_argument("--like", type=Path, required=True, help="the .keras model that was packed")
     args = parser.parse_args(argv)
-    import keras
-
+    from vidclf.runtime.keras_layers import load_keras_model
     from vidclf.training.backbones import load_model_state_dict
 
     try:
@@ -42,10 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             state = dict(np.load(args.weights))
         except (OSError, ValueError) as exc:
             raise VidclfError(f"cannot read {args.weights}: {str(exc).splitlines()[0]}") from None
-        try:
-            model = keras.saving.load_model(args.like, compile=False)
-        except Exception as exc:  # keras raises many types for a bad file
-            raise VidclfError(f"cannot load {args.like}: {str(exc).splitlines()[0][:200]}") from None
+        model = load_keras_model(args.like, "--like")
         load_model_state_dict(model, state)
     except VidclfError as exc:
         print(f"error: {exc}", file=sys.stderr)

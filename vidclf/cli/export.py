@@ -80,9 +80,10 @@ def run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     check_outputs({"export": out}, {"model": source}, args.overwrite)
     cfg = override(load_config(args.config), config_overrides(p, args))
     require_tensorflow("export")
-    from vidclf.training.export import check_export, export_onnx, export_onnx_int8, export_tflite, load_keras, top1_agreement
+    from vidclf.runtime.keras_layers import load_keras_model
+    from vidclf.training.export import check_export, export_onnx, export_onnx_int8, export_tflite, top1_agreement
 
-    model = load_keras(source)
+    model = load_keras_model(source)
     log.info("exporting %s to %s", source, out)
     if args.format == "onnx-int8":
         calibration, held_out = _calibration_photos(cfg, args.calibration_images, int(model.input_shape[1]))

@@ -14,7 +14,8 @@ and applies it, and needs neither TensorFlow nor training code.
 
 Usage::
 
-    calibrated = apply_temperature(probs, load_temperature("models/sports22.tflite"))
+    temperature, _thresholds = load_calibration("models/sports22.tflite", labels)
+    calibrated = apply_temperature(probs, temperature)
 """
 
 from __future__ import annotations
@@ -45,35 +46,26 @@ def calibration_path(model_path: str | Path) -> Path:
     return path.with_name(f"{path.name.split('.')[0]}.calibration.json")
 
 
-def load_temperature(model_path: str | Path) -> float:
-    """The model's fitted temperature, 1.0 (no change) when it has none."""
-    path = calibration_path(model_path)
-    if not path.is_file():
-        return 1.0
-    try:
-        temperature = float(json.loads(path.read_text())["temperature"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise VidclfError(f"calibration file {path} is not valid: {exc}") from None
-    if not np.isfinite(temperature) or not 0.01 <= temperature <= 100:
-        raise VidclfError(f"calibration file {path}: temperature must be in 0.01-100, got {temperature}")
-    return temperature
+def load_calibration(model_path: str | Path, labels: list[str]) -> tuple[float, dict[str, float]]:
+    """The model's calibration file, read once: its fitted temperature (1.0, no change, when
+    it has none) and its own per-class ``uncertain`` thresholds ({} when none).
 
-
-def load_class_thresholds(model_path: str | Path, labels: list[str]) -> dict[str, float]:
-    """Per-class ``uncertain`` thresholds that belong to this model (``class_thresholds`` in
-    its calibration file, fitted on footage it was not trained on); {} when it has none.
+    The thresholds (``class_thresholds``) are fitted on footage the model was not trained on;
     ``smoothing.class_thresholds`` in the config overrides them class by class. They live with
     the model, not in the config, because they are fitted for its probabilities (and a model
     of other classes must not inherit them)."""
     path = calibration_path(model_path)
     if not path.is_file():
-        return {}
+        return 1.0, {}
     try:
-        thresholds = json.loads(path.read_text()).get("class_thresholds", {})
-        thresholds = {str(name): float(value) for name, value in thresholds.items()}
-    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        data = json.loads(path.read_text())
+        temperature = float(data["temperature"])
+        thresholds = {str(name): float(value) for name, value in data.get("class_thresholds", {}).items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise VidclfError(f"calibration file {path} is not valid: {exc}") from None
+    if not np.isfinite(temperature) or not 0.01 <= temperature <= 100:
+        raise VidclfError(f"calibration file {path}: temperature must be in 0.01-100, got {temperature}")
     for name, value in thresholds.items():
         if name not in labels or not 0.0 <= value <= 1.0:
             raise VidclfError(f"calibration file {path}: class_thresholds.{name} must name a class of the model, 0-1")
-    return thresholds
+    return temperature, thresholds

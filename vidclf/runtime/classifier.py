@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from vidclf.errors import VidclfError, require_tensorflow
-from vidclf.runtime.calibration import load_class_thresholds, load_temperature
+from vidclf.runtime.calibration import load_calibration
 
 
 class Classifier(Protocol):
@@ -67,14 +67,9 @@ class KerasClassifier:
             tf.config.threading.set_inter_op_parallelism_threads(1)
         except RuntimeError:
             pass
-        import keras
+        from vidclf.runtime.keras_layers import load_keras_model
 
-        import vidclf.runtime.keras_layers  # noqa: F401  registers custom layers used by saved models
-
-        try:
-            self.model = keras.saving.load_model(path, compile=False)
-        except Exception as exc:  # keras raises many types for a bad file; the message is enough
-            raise VidclfError(f"cannot load Keras model {path}: {str(exc).splitlines()[0][:200]}") from None
+        self.model = load_keras_model(path)
         shape = self.model.input_shape
         if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3:
             raise VidclfError(f"{path}: expected an image model with input (N, S, S, 3), got {shape}")
@@ -193,6 +188,5 @@ def load_classifier(model_path: str | Path, labels_path: str | Path | None = Non
     probe = clf.predict(np.zeros((1, clf.input_size, clf.input_size, 3), np.uint8))
     if probe.ndim != 2 or probe.shape[1] != len(labels):
         raise VidclfError(f"labels do not match the model: {len(labels)} labels, model outputs {probe.shape[-1]} classes")
-    clf.temperature = load_temperature(path)
-    clf.class_thresholds = load_class_thresholds(path, labels)
+    clf.temperature, clf.class_thresholds = load_calibration(path, labels)
     return clf

@@ -76,21 +76,6 @@ def with_input_size(model: keras.Model, size: int) -> keras.Model:
     return resized
 
 
-def load_keras(path: str | Path) -> keras.Model:
-    import zipfile
-
-    import vidclf.runtime.keras_layers  # noqa: F401  registers custom layers used by saved models
-
-    # Keras says "File not found" for a file that exists but is no .keras archive: say what it is
-    if not zipfile.is_zipfile(path):
-        raise VidclfError(f"{path} is not a Keras model (a .keras file is a zip archive)")
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # noqa: BLE001  keras raises many types for a bad file; the message is enough
-        first_line = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise VidclfError(f"cannot load Keras model {path}: {first_line}") from None
-
-
 def export_onnx(model: keras.Model, path: str | Path) -> Path:
     """Write ``model`` as ONNX through Keras 3's own exporter (tf2onnx underneath)."""
     try:

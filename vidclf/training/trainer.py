@@ -34,6 +34,7 @@ from vidclf.config import TrainConfig
 from vidclf.errors import VidclfError
 from vidclf.plots import confusion_matrix_png, training_curves
 from vidclf.runtime.classifier import default_labels_path, load_classifier, load_labels
+from vidclf.runtime.keras_layers import load_keras_model
 from vidclf.training.backbones import BACKBONES, build_backbone
 from vidclf.training.calibration import write_calibration
 from vidclf.training.dataset import load_images, scan_classes, stratified_split
@@ -432,10 +433,7 @@ def start_model(path: str, class_names: list[str], key: str = "train.init_model"
     labels = load_labels(default_labels_path(path))
     if labels != class_names and labels != class_names[:-1]:
         raise VidclfError(f"{key} {path} has classes {labels}, the data has {class_names}")
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # keras raises many types for a bad file
-        raise VidclfError(f"cannot load {key} {path}: {str(exc).splitlines()[0][:200]}") from None
+    model = load_keras_model(path, key)
     if labels == class_names:
         return model
     old = model.get_layer("predictions")
