@@ -79,7 +79,8 @@ def cut_distances(clip: Path) -> list[float]:
         out.append(detector.distance(frame))
 
 
-def replay(runs: dict, labels: list[str], s: dict, per_clip: bool = False, model_thresholds: dict | None = None):
+def replay(runs: dict, labels: list[str], s: dict, model_thresholds: dict | None = None) -> tuple[dict, list[dict]]:
+    """The summary of one setting replayed on every clip, and each clip's scores."""
     scores = []
     for truth, rows, probs, cuts in runs.values():
         # the model's own per-class thresholds (its calibration file), then the axes swept here
@@ -94,7 +95,7 @@ def replay(runs: dict, labels: list[str], s: dict, per_clip: bool = False, model
             top = int(np.argmax(probs[i]))
             replayed.append({**row, "label": label, "confidence": confidence, "top_k": [[labels[top], float(probs[i, top])]]})
         scores.append(score_clip(truth, replayed))
-    return (summarise(scores), scores) if per_clip else summarise(scores)
+    return summarise(scores), scores
 
 
 def per_class_line(scores: list[dict]) -> str:
@@ -146,14 +147,14 @@ def main() -> int:
     keys = list(grid)
     for values in itertools.product(*grid.values()):
         setting = dict(zip(keys, values, strict=True))
-        summary, scores = replay(runs, classifier.labels, setting, per_clip=True, model_thresholds=classifier.class_thresholds)
+        summary, scores = replay(runs, classifier.labels, setting, classifier.class_thresholds)
         short = " ".join(f"{k}={v}" for k, v in setting.items() if len(grid[k]) > 1)
         extra = f" | {per_class_line(scores)}" if args.per_class else ""
         print(f"{short} | {summary_line(summary)}{extra}", flush=True)
     for alpha in (0.05, 0.1, 0.2) if not args.grid else ():
         setting = {**dict(zip(keys, [g[0] for g in grid.values()], strict=True)), "mode": "ema", "ema_alpha": alpha}
         setting.update(uncertain_below=0.5, hysteresis_s=0.5, min_segment_s=1.0, scene_cut=True)
-        summary = replay(runs, classifier.labels, setting, model_thresholds=classifier.class_thresholds)
+        summary, _scores = replay(runs, classifier.labels, setting, classifier.class_thresholds)
         print(f"ema alpha={alpha} | {summary_line(summary)}", flush=True)
     return 0
 

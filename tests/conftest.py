@@ -65,6 +65,15 @@ def start_cli(script: str, *args: str, env: dict | None = None) -> subprocess.Po
     )
 
 
+def signal_and_wait(proc: subprocess.Popen, sig: int, timeout: float = 30) -> tuple[str, str, float]:
+    """Send ``sig`` to a CLI started by :func:`start_cli`; its stdout, stderr and the seconds it
+    took to exit after the signal."""
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=timeout)
+    return stdout, stderr, time.monotonic() - sent
+
+
 def error_lines(stderr: str) -> list[str]:
     """The lines a user would read as the error (TensorFlow/OpenCV/FFmpeg chatter excluded)."""
     return [line for line in stderr.splitlines() if line.startswith("error:")]

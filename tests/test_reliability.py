@@ -29,6 +29,7 @@ from conftest import (
     parse_summary,
     read_jsonl,
     run_cli,
+    signal_and_wait,
     start_cli,
     wait_rows,
 )
@@ -287,10 +288,7 @@ def test_signal_during_a_slow_open_is_honoured_at_once(sig):
         proc = start_cli("stream_classify.py", "--source", server.url, "--open-timeout", "60")
         time.sleep(4)  # well inside the open (model loaded, source opening)
         assert proc.poll() is None
-        sent = time.monotonic()
-        proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
+        stdout, stderr, took = signal_and_wait(proc, sig)
     finally:
         server.close()
     assert took < 3, took
@@ -318,10 +316,7 @@ def test_sigterm_during_a_reconnect_is_honoured_at_once(tmp_path, rtsp_server):
     silent = SilentServer(rtsp_server.port)  # the address answers, the camera does not
     try:
         time.sleep(3)  # the grabber is now stuck re-opening
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
+        stdout, stderr, took = signal_and_wait(proc, signal.SIGTERM)
     finally:
         silent.close()
     assert took < 3, took

@@ -27,26 +27,22 @@ STOP_POLL_S = 0.2
 INTERRUPT_GRACE_S = 10.0  # for the running videos to finalise their results after a stop
 
 
-_WORKER_STOP = threading.Event()  # in a pool process: set when the parent stops the batch
+_BATCH_STOP = None  # in a pool process: the parent's stop event (a multiprocessing Event)
 
 
 def _worker_start(stop) -> None:
     """In each pool process: quiet libraries; a terminal's Ctrl-C (sent to the whole process
     group) is the parent's to decide, so it is ignored here outside a video; the parent's
-    ``stop`` becomes this process's stop event, which ends the running video cleanly."""
+    ``stop`` ends the running video cleanly (:func:`classify_video` watches it)."""
+    global _BATCH_STOP
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def watch() -> None:
-        stop.wait()
-        _WORKER_STOP.set()
-
-    threading.Thread(target=watch, name="batch-stop", daemon=True).start()
+    _BATCH_STOP = stop
 
 
 def _classify_in_worker(job: VideoJob, cfg: Config) -> VideoResult:
-    return classify_video(job, cfg, _WORKER_STOP)
+    return classify_video(job, cfg, _BATCH_STOP)
 
 
 def run_local(jobs: list[VideoJob], cfg: Config, workers: int, stop: threading.Event | None = None) -> Iterator[VideoResult]:

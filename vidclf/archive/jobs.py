@@ -116,7 +116,7 @@ class _Stopped(Exception):
     pass
 
 
-def _relay(batch_stop: threading.Event, video_stop: threading.Event) -> None:
+def _relay(batch_stop, video_stop: threading.Event) -> None:
     """Stop the video when the batch stops; ends with the video (its pipeline sets its stop)."""
     while not video_stop.wait(0.1):
         if batch_stop.is_set():
@@ -131,10 +131,11 @@ def _classifier(path: str, labels: str | None, threads: int):
     return load_classifier(path, labels, threads)
 
 
-def classify_video(job: VideoJob, cfg: Config, batch_stop: threading.Event | None = None) -> VideoResult:
+def classify_video(job: VideoJob, cfg: Config, batch_stop=None) -> VideoResult:
     """Classify one video through the streaming pipeline; a bad video comes back as a
-    ``failed`` result with the one-line reason, never as an exception. ``batch_stop`` (the
-    batch is stopping) ends it as ``interrupted``, like a signal does."""
+    ``failed`` result with the one-line reason, never as an exception. ``batch_stop`` (a
+    ``threading`` or ``multiprocessing`` Event: the batch is stopping) ends it as
+    ``interrupted``, like a signal does."""
     from rich.console import Console
 
     from vidclf.streaming.pipeline import run_pipeline
@@ -146,11 +147,11 @@ def classify_video(job: VideoJob, cfg: Config, batch_stop: threading.Event | Non
         job.done_marker.unlink(missing_ok=True)
         run_cfg = file_run_config(cfg, job.source, job.results)
         classifier = _classifier(str(run_cfg.model.path), run_cfg.model.labels, run_cfg.model.threads)
-        batch_stop = batch_stop or threading.Event()
-        if batch_stop.is_set():
-            raise _Stopped
         video_stop = threading.Event()  # the pipeline sets its own at the end: the batch's must stay as it is
-        threading.Thread(target=_relay, args=(batch_stop, video_stop), name="batch-stop-relay", daemon=True).start()
+        if batch_stop is not None:
+            if batch_stop.is_set():
+                raise _Stopped
+            threading.Thread(target=_relay, args=(batch_stop, video_stop), name="batch-stop-relay", daemon=True).start()
         summary = run_pipeline(run_cfg, Console(file=io.StringIO()), classifier, stop=video_stop)
     except _Stopped:
         result.status, result.error = "interrupted", "interrupted: the batch was stopped"
@@ -172,7 +173,7 @@ def classify_video(job: VideoJob, cfg: Config, batch_stop: threading.Event | Non
         declared = summary.frames_declared
         if summary.ended_by.startswith("SIG"):  # a signal: this video is redone on resume
             result.status, result.error = "interrupted", f"interrupted by {summary.ended_by}"
-        elif batch_stop.is_set():  # the batch was stopped (a signal to the parent of this worker)
+        elif batch_stop is not None and batch_stop.is_set():  # the batch was stopped (a signal to the parent of this worker)
             result.status, result.error = "interrupted", "interrupted: the batch was stopped"
         elif summary.error:
             result.error = summary.error
