@@ -46,10 +46,10 @@ from rich.console import Console  # noqa: E402
 
 from vidclf.config import load_config, override  # noqa: E402
 from vidclf.core.messages import Frame, Prediction  # noqa: E402
+from vidclf.pipeline.orchestrator import run_pipeline  # noqa: E402
 from vidclf.runtime.classifier import load_classifier  # noqa: E402
 from vidclf.runtime.preprocess import prepare_image  # noqa: E402
 from vidclf.sinks.overlay import draw_overlay  # noqa: E402
-from vidclf.streaming.pipeline import run_pipeline  # noqa: E402
 from vidclf.streaming.smoothing import RollingMean  # noqa: E402
 
 DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "clips" / "montage_lifting_football_tennis.mp4"
@@ -107,7 +107,8 @@ def vidclf_pipeline(clip: Path, model_path: Path, out: Path | None, classifier=N
         },
     )
     summary = run_pipeline(cfg, Console(file=io.StringIO()), classifier)
-    return summary.frames_shown / summary.elapsed_s, 1000 * summary.cpu_s / summary.frames_shown
+    frames = summary.streams[0].frames_shown
+    return frames / summary.streams[0].elapsed_s, 1000 * summary.cpu_s / frames
 
 
 def bare_model(frames: np.ndarray, clf, batch: int) -> tuple[float, float]:

@@ -23,10 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the test servers (tests/servers.py)
 
 import numpy as np  # noqa: E402
-
-from vidclf.testing import RtspServer, extract_frames  # noqa: E402
+from servers import RtspServer, extract_frames  # noqa: E402
 
 CLIP = ROOT.parent / "shared" / "data" / "clips" / "soccer_goalkeeper_training.mp4"
 

@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from vidclf.config import OutputConfig, load_config, override  # noqa: E402
 from vidclf.evaluation.clips import load_ground_truth, score_clip, summarise, summary_line  # noqa: E402
+from vidclf.pipeline.orchestrator import run_pipeline  # noqa: E402
 from vidclf.runtime.classifier import load_classifier  # noqa: E402
 from vidclf.streaming.decoding import FrameLabeler, LabelDecoder  # noqa: E402
-from vidclf.streaming.pipeline import run_pipeline  # noqa: E402
 from vidclf.streaming.scene_cut import SceneCutDetector  # noqa: E402
 from vidclf.streaming.smoothing import make_smoother  # noqa: E402
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-
-from vidclf.testing import RtspServer, extract_frames, rtsp_server_available
+from servers import RtspServer, extract_frames, rtsp_server_available
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("VIDCLF_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -177,7 +176,7 @@ class Mosquitto:
     same port (a broker restart), optionally with a password file."""
 
     def __init__(self, folder: Path, port: int | None = None, passwords: dict[str, str] | None = None):
-        from vidclf.testing import free_port
+        from servers import free_port
 
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():

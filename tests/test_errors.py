@@ -7,8 +7,7 @@ import shutil
 import numpy as np
 import pytest
 from conftest import CLIPS, MODEL, assert_one_line_error, run_cli
-
-from vidclf.testing import free_port
+from servers import free_port
 
 FENCING = CLIPS / "fencing_short_bout.mp4"
 

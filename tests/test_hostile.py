@@ -30,9 +30,9 @@ from conftest import (
     start_cli,
     wait_rows,
 )
+from servers import free_port
 
 from vidclf.redact import redact
-from vidclf.testing import free_port
 
 MONTAGE = CLIPS / "montage_lifting_football_tennis.mp4"
 FENCING = CLIPS / "fencing_short_bout.mp4"  # 28 frames
@@ -484,9 +484,9 @@ def _get(port: int, path: str = "/status.json", host: str | None = None, timeout
 
 @pytest.mark.slow
 def test_browser_view_refuses_foreign_host_names_and_survives_half_open_connections():
-    from vidclf.sinks.serve import MAX_CONNECTIONS_PER_CLIENT, REQUEST_TIMEOUT_S, ServeSink
+    from vidclf.sinks.serve import MAX_CONNECTIONS_PER_CLIENT, REQUEST_TIMEOUT_S, BrowserView
 
-    sink = ServeSink("127.0.0.1:0", source="test")
+    sink = BrowserView("127.0.0.1:0", sources={"test": "test"})
     idle: list[socket.socket] = []
     try:
         assert _get(sink.port) == 200
@@ -574,7 +574,7 @@ def test_a_finished_recording_is_counted_from_its_own_index(tmp_path, suffix):
 
 @pytest.mark.slow
 def test_a_frozen_camera_does_not_hold_up_another_cameras_reconnect(tmp_path, rtsp_frames):
-    from vidclf.testing import RtspServer
+    from servers import RtspServer
 
     frozen, flaky = RtspServer(rtsp_frames, fps=30).start(), RtspServer(rtsp_frames, fps=30).start()
     config = tmp_path / "c.yaml"

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import CLIPS, ROOT, SPORTS, read_jsonl, run_cli
+from single_predictor import Predictor
 
 from vidclf.config import ModelConfig, TrainConfig
 from vidclf.core.frame_queue import FrameQueue
@@ -18,7 +19,6 @@ from vidclf.runtime.calibration import apply_temperature
 from vidclf.runtime.classifier import load_classifier
 from vidclf.runtime.preprocess import prepare_image
 from vidclf.streaming.decoding import UNCERTAIN, LabelDecoder
-from vidclf.streaming.predictor import Predictor
 from vidclf.streaming.scene_cut import SceneCutDetector
 from vidclf.streaming.smoothing import make_smoother
 from vidclf.training.augment import video_frame
@@ -233,7 +233,7 @@ def test_a_models_own_class_thresholds_apply_and_the_config_overrides_them(tmp_p
 
     from vidclf.config import SmoothingConfig
     from vidclf.errors import VidclfError
-    from vidclf.streaming.pipeline import make_decoder
+    from vidclf.pipeline.orchestrator import make_decoder
 
     shutil.copy(ROOT / "models" / "sports22.tflite", tmp_path / "m.tflite")
     shutil.copy(ROOT / "models" / "sports22.labels.json", tmp_path / "m.labels.json")

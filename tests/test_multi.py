@@ -207,18 +207,21 @@ def test_a_predictor_pool_serves_each_stream_in_order_and_shares_the_long_ones(s
 
 
 def test_decoding_threads_one_each_and_ffmpegs_own_count_only_for_a_file_past_1080p(tmp_path):
-    from vidclf.config import SourceConfig, load_config, override
-    from vidclf.streaming.multi import plan_streams, streams_from_sources
+    from vidclf.config import SourceConfig, StreamConfig, load_config, override
+    from vidclf.pipeline.orchestrator import plan_streams
+
+    def streams_from_sources(sources):
+        return [StreamConfig(source=s) for s in sources]
     from vidclf.streaming.source import decoding_threads, open_source, parse_source
 
     # the rule vidclf batch applies to its workers too
     assert (decoding_threads(0, 1), decoding_threads(0, 2), decoding_threads(3, 2)) == (0, 1, 3)
     cfg = override(load_config(), {"sources": streams_from_sources([str(DEMO), str(FENCING)]), "display.window": "off"})
     plans = plan_streams(cfg)
-    assert [c.source.decode_threads for _, c in plans] == [1, 1]
-    assert plan_streams(override(cfg, {"source.decode_threads": 3}))[0][1].source.decode_threads == 3  # the user's choice stays
+    assert [p.cfg.source.decode_threads for p in plans] == [1, 1]
+    assert plan_streams(override(cfg, {"source.decode_threads": 3}))[0].cfg.source.decode_threads == 3  # the user's choice stays
     one = override(cfg, {"sources": streams_from_sources([str(DEMO)])})
-    assert [c.source.decode_threads for _, c in plan_streams(one)] == [0]  # alone: auto, as without sources:
+    assert [p.cfg.source.decode_threads for p in plan_streams(one)] == [0]  # alone: auto, as without sources:
 
     def threads_opened(path, decode_threads):
         capture, _info, _first = open_source(parse_source(str(path)), SourceConfig(decode_threads=decode_threads))
@@ -242,7 +245,7 @@ def test_one_browser_view_server_for_several_streams(tmp_path, shared):
     import urllib.error
     import urllib.request
 
-    from vidclf.testing import free_port
+    from servers import free_port
 
     def get(path: str) -> tuple[int, bytes, str]:
         try:

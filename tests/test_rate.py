@@ -10,12 +10,12 @@ import cv2
 import numpy as np
 import pytest
 from conftest import CLIPS, ROOT, parse_summary, read_jsonl, run_cli
+from single_predictor import Predictor
 
 from vidclf.core.frame_queue import FrameQueue
 from vidclf.core.messages import Frame
 from vidclf.core.metrics import PipelineStats
 from vidclf.runtime.classifier import load_classifier
-from vidclf.streaming.predictor import Predictor
 from vidclf.streaming.smoothing import RollingMean, make_smoother
 
 DEMO = ROOT / "models" / "demo" / "basketball_gym_shooting.mp4"

@@ -33,8 +33,7 @@ from conftest import (
     start_cli,
     wait_rows,
 )
-
-from vidclf.testing import HttpFileServer, free_port
+from servers import HttpFileServer, free_port
 
 FENCING = CLIPS / "fencing_short_bout.mp4"  # 28 frames, 15 FPS
 LONG_CLIP = CLIPS / "generic_pedestrians_vtest.avi"  # 795 frames, 768x576

@@ -8,12 +8,12 @@ import time
 import cv2
 import pytest
 from conftest import assert_one_line_error, count_frames, parse_summary, read_jsonl, run_cli, start_cli, wait_rows
+from servers import RtspServer
 
 from vidclf.config import SourceConfig
 from vidclf.core.frame_queue import FrameQueue
 from vidclf.core.metrics import PipelineStats
 from vidclf.streaming.source import FrameGrabber, open_source, parse_source
-from vidclf.testing import RtspServer
 
 
 def start_live(tmp_path, url, *extra):

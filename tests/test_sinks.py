@@ -20,9 +20,9 @@ from pathlib import Path
 import cv2
 import pytest
 from conftest import CLIPS, ROOT, assert_one_line_error, parse_summary, read_jsonl, run_cli, start_cli, wait_rows
+from servers import free_port
 
-from vidclf.sinks.serve import ServeSink
-from vidclf.testing import free_port
+from vidclf.sinks.serve import BrowserView
 
 MONTAGE = CLIPS / "montage_lifting_football_tennis.mp4"
 DEMO = ROOT / "models" / "demo" / "basketball_gym_shooting.mp4"
@@ -330,7 +330,7 @@ def test_several_viewers_and_a_stalled_one_never_slow_the_pipeline(shared, tmp_p
 
 
 def test_a_token_is_required_when_bound_beyond_localhost():
-    sink = ServeSink("0.0.0.0:0")  # every interface: a token is made up
+    sink = BrowserView("0.0.0.0:0")  # every interface: a token is made up
     try:
         assert sink.token and f"?token={sink.token}" in sink.url
         base = f"http://127.0.0.1:{sink.port}"
@@ -340,7 +340,7 @@ def test_a_token_is_required_when_bound_beyond_localhost():
         assert status == 200 and json.loads(body)["frames"] == 0
     finally:
         sink.close()
-    local = ServeSink("127.0.0.1:0")
+    local = BrowserView("127.0.0.1:0")
     try:
         assert local.token is None and _get(f"http://127.0.0.1:{local.port}/status.json")[0] == 200
     finally:

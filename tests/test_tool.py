@@ -212,7 +212,7 @@ def test_a_finite_http_file_loses_no_result_to_a_slow_loop(shared):
     "live" from the URL and dropped them)."""
     import time
 
-    from vidclf.testing import HttpFileServer
+    from servers import HttpFileServer
 
     with HttpFileServer(CLIPS) as server:
         frames = []

@@ -8,7 +8,7 @@ stream at a fixed rate. Runs under Debian's system Python, which has the GStream
     /usr/bin/python3 tools/rtsp_server.py --frames DIR --port 8554 --mount /cam --fps 30
 
 Prints ``READY rtsp://127.0.0.1:PORT/MOUNT`` on stdout once it listens. Stops on SIGTERM/SIGINT.
-Use :func:`vidclf.testing.extract_frames` (or any tool) to make the JPEG folder from a clip.
+Use `extract_frames` in tests/servers.py (or any tool) to make the JPEG folder from a clip.
 """
 
 import argparse

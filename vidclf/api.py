@@ -48,7 +48,7 @@ def _config(source: str | int | None, model: str | Path | None, config: str | Pa
 
     values: dict[str, Any] = {"display.window": "off", "dashboard.enabled": "off"}
     if source is not None:
-        values["source.source"] = str(source)
+        values["source.source"], values["sources"] = str(source), []  # one source, whatever the config lists
     if model is not None:
         values["model.path"] = str(model)
     values.update(settings or {})
@@ -84,12 +84,12 @@ def run(
 ):
     """Run to the end of the stream (or until ``stop`` is set), calling ``on_frame`` for every
     frame and ``on_segment`` at every label change on the pipeline's renderer thread (keep
-    them quick). Returns the :class:`~vidclf.streaming.pipeline.RunSummary`; a bad source, model
-    or setting raises :class:`~vidclf.errors.VidclfError`."""
-    from vidclf.streaming.pipeline import run_pipeline
+    them quick). Returns the stream's :class:`~vidclf.pipeline.summary.StreamSummary`; a bad
+    source, model or setting raises :class:`~vidclf.errors.VidclfError`."""
+    from vidclf.pipeline.orchestrator import run_pipeline
 
     cfg = _config(source, model, config, settings)
-    return run_pipeline(cfg, config_path=config, stop=stop, sinks=[_CallbackSink(on_frame, on_segment)])
+    return run_pipeline(cfg, config_path=config, stop=stop, sinks=[_CallbackSink(on_frame, on_segment)]).streams[0]
 
 
 class _QueueSink(Sink):
@@ -117,7 +117,7 @@ def stream(
 ) -> Iterator[FrameResult]:
     """Yield a :class:`FrameResult` per frame of ``source`` (default: the config's source)."""
     from vidclf.errors import VidclfError
-    from vidclf.streaming.pipeline import run_pipeline
+    from vidclf.pipeline.orchestrator import run_pipeline
 
     cfg = _config(source, model, config, settings)
     stop = threading.Event()

@@ -138,7 +138,7 @@ def classify_video(job: VideoJob, cfg: Config, batch_stop=None) -> VideoResult:
     ``interrupted``, like a signal does."""
     from rich.console import Console
 
-    from vidclf.streaming.pipeline import run_pipeline
+    from vidclf.pipeline.orchestrator import run_pipeline
 
     started = time.monotonic()
     result = VideoResult(job.name, job.source, "failed")
@@ -152,7 +152,7 @@ def classify_video(job: VideoJob, cfg: Config, batch_stop=None) -> VideoResult:
             if batch_stop.is_set():
                 raise _Stopped
             threading.Thread(target=_relay, args=(batch_stop, video_stop), name="batch-stop-relay", daemon=True).start()
-        summary = run_pipeline(run_cfg, Console(file=io.StringIO()), classifier, stop=video_stop)
+        summary = run_pipeline(run_cfg, Console(file=io.StringIO()), classifier, stop=video_stop).streams[0]
     except _Stopped:
         result.status, result.error = "interrupted", "interrupted: the batch was stopped"
     except VidclfError as exc:

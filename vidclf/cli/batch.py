@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from vidclf.cli.common import add_common_flags, add_model_flags, config_flag, config_overrides
+from vidclf.cli.common import add_common_flags, add_config_flags, add_set_flag, config_overrides
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,8 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=("local", "ray"), default="local", help="local process pool or Ray (default: local)")
     p.add_argument("--address", help="Ray cluster address (default: start a local Ray instance)")
     p.add_argument("--redo", action="store_true", help="classify videos again even if an earlier run finished them")
-    config_flag(p, "--classify-fps", key="model.classify_fps", type=float, help="frames classified per second of video")
-    add_model_flags(p)
+    add_config_flags(p, groups=("model", "labels", "performance"))
+    add_set_flag(p)
 
 
 def run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -4,8 +4,9 @@ chatter, one-line errors and exit codes.
 
 Usage (in a subcommand)::
 
-    from vidclf.cli.common import config_flag, config_overrides
-    config_flag(parser, "--size", key="smoothing.size", type=int, help="K, predictions averaged")
+    from vidclf.cli.common import add_config_flags, add_set_flag, config_overrides
+    add_config_flags(parser, groups=("model", "labels"))   # generated from the config's fields
+    add_set_flag(parser)                                    # --set KEY=VALUE for any key
     cfg = override(load_config(args.config), config_overrides(parser, args))
 """
 
@@ -73,12 +74,16 @@ def config_flag(p: argparse.ArgumentParser, *names: str, key: str, **kwargs: Any
 
 
 def config_overrides(p: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
-    """The config keys the flags of ``p`` set (None for a flag not given)."""
+    """The config keys the flags of ``p`` set (None for a flag not given), then ``--set``."""
     values: dict[str, Any] = {}
     for action in p._actions:  # argparse offers no public list of a parser's actions
         key = getattr(action, "config_key", None)
         if key and (values.get(key) is None):
             values[key] = getattr(args, action.dest, None)
+    for key, value in set_overrides(getattr(args, "set", None) or []).items():
+        if isinstance(value, dict) and key in values:
+            continue
+        values[key] = value
     return values
 
 
@@ -89,32 +94,118 @@ def add_common_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="errors only: no summary, warnings or progress")
 
 
-def add_model_flags(p: argparse.ArgumentParser) -> None:
-    """What classifies and how predictions become labels: shared by ``run`` and
-    ``evaluate`` so that an evaluated setting runs as is."""
-    config_flag(p, "--model", "-m", key="model.path", help="model file (.tflite, .keras or .onnx)")
-    config_flag(p, "--labels", "-l", key="model.labels", help="labels JSON (none: <model>.labels.json)")
-    config_flag(p, "--threads", key="model.threads", type=int, help="CPU threads for inference")
-    config_flag(
-        p, "--input-fit", key="model.input_fit", choices=("squash", "crop"), help="how a frame meets the model's square input"
+# --help lists the generated flags in these groups, in this order
+FLAG_GROUPS = {
+    "source": "source",
+    "model": "model",
+    "labels": "labels (smoothing and decoding)",
+    "outputs": "outputs",
+    "events": "events",
+    "live": "live sources",
+    "performance": "performance",
+    "training": "training",
+    "evaluation": "evaluation",
+}
+
+
+def config_fields(groups: tuple[str, ...] = (), keys: tuple[str, ...] = ()) -> list[tuple[str, Any, Any]]:
+    """``(dotted key, dataclass field, annotated type)`` of every config field that declares a
+    flag and is in one of ``groups`` or named in ``keys``."""
+    import dataclasses
+    import typing
+
+    from vidclf.config import Config
+
+    found = []
+    for section in dataclasses.fields(Config):
+        cls = typing.get_type_hints(Config)[section.name]
+        if not dataclasses.is_dataclass(cls):
+            continue
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            key = f"{section.name}.{f.name}"
+            if f.metadata.get("flags") and (f.metadata.get("group") in groups or key in keys):
+                found.append((key, f, hints[f.name]))
+    return found
+
+
+def _scalar_type(tp: Any) -> Any:
+    """The type argparse converts a flag's text to: lists stay text (comma-separated)."""
+    import types
+    import typing
+
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        tp = next(a for a in typing.get_args(tp) if a is not type(None))
+    return tp if tp in (int, float, bool) else str
+
+
+def flag_group(p: argparse.ArgumentParser, group: str) -> argparse._ArgumentGroup:
+    """The argument group ``--help`` lists a topic's flags under (made on first use)."""
+    title = FLAG_GROUPS.get(group, group)
+    for existing in p._action_groups:  # argparse has no public lookup of a parser's groups
+        if existing.title == title:
+            return existing
+    return p.add_argument_group(title)
+
+
+def add_config_flags(p: argparse.ArgumentParser, groups: tuple[str, ...] = (), keys: tuple[str, ...] = ()) -> None:
+    """The flags of the config fields in ``groups`` (and of ``keys``), generated from the
+    fields' declarations (:func:`vidclf.config._opt`): name, type, choices and help, listed
+    under one heading per group."""
+    fields = config_fields(groups, keys)
+    order = list(FLAG_GROUPS)
+    fields.sort(key=lambda item: order.index(item[1].metadata["group"]) if item[1].metadata["group"] in order else len(order))
+    for key, f, tp in fields:
+        section = flag_group(p, f.metadata.get("group") or "options")
+        kind = _scalar_type(tp)
+        kwargs: dict[str, Any] = {"help": f.metadata["help"], "dest": key.replace(".", "__")}
+        if kind is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs["type"] = kind
+            if f.metadata.get("choices"):
+                kwargs["choices"] = f.metadata["choices"]
+            else:
+                kwargs["metavar"] = key.rpartition(".")[2].upper()
+        config_flag(section, *f.metadata["flags"], key=key, **kwargs)
+
+
+def add_set_flag(p: argparse.ArgumentParser) -> None:
+    """``--set KEY=VALUE`` for any config key (repeatable; the value is read as YAML)."""
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any config key, e.g. --set smoothing.class_thresholds.basketball=0.4 (repeatable; the value is YAML)",
     )
-    config_flag(p, "--size", key="smoothing.size", type=int, help="K, predictions in the rolling average")
-    config_flag(p, "--smoothing", key="smoothing.mode", choices=("mean", "ema", "none"), help="smoothing mode")
-    config_flag(p, "--ema-alpha", key="smoothing.ema_alpha", type=float, help="weight of the newest prediction in ema mode")
-    config_flag(
-        p,
-        "--uncertain-below",
-        key="smoothing.uncertain_below",
-        type=float,
-        help="say 'uncertain' below this smoothed probability",
-    )
-    config_flag(
-        p, "--hysteresis", key="smoothing.hysteresis_s", type=float, help="seconds a new label must lead before it is shown"
-    )
-    config_flag(p, "--min-segment", key="smoothing.min_segment_s", type=float, help="seconds a shown label stays at least")
-    config_flag(
-        p, "--scene-cut", key="smoothing.scene_cut", action=argparse.BooleanOptionalAction, help="restart smoothing at hard cuts"
-    )
+
+
+def set_overrides(values: list[str]) -> dict[str, Any]:
+    """The ``--set`` values as dotted keys; a third level sets one entry of a mapping."""
+    import yaml
+
+    from vidclf.errors import VidclfError
+
+    out: dict[str, Any] = {}
+    for item in values:
+        key, eq, text = item.partition("=")
+        if not eq or not key.strip():
+            raise VidclfError(f"--set wants KEY=VALUE, got {item[:80]!r}")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            raise VidclfError(f"--set {key}: cannot read {text[:80]!r} as a value") from None
+        section, _, rest = key.strip().partition(".")
+        name, _, entry = rest.partition(".")
+        if entry:  # smoothing.class_thresholds.basketball=0.4: one entry of a mapping
+            mapping = out.setdefault(f"{section}.{name}", {})
+            if not isinstance(mapping, dict):
+                raise VidclfError(f"--set {key}: {section}.{name} is also set as a whole")
+            mapping[entry] = value
+        else:
+            out[key.strip()] = value
+    return out
 
 
 def quiet_tensorflow() -> None:

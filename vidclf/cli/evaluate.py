@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import argparse
 
-from vidclf.cli.common import add_common_flags, add_model_flags, config_flag, config_overrides
+from vidclf.cli.common import add_common_flags, add_config_flags, add_set_flag, config_overrides
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_common_flags(p)
-    add_model_flags(p)
-    config_flag(p, "--clips", key="evaluate.clips", help="folder of clips with a labels.json")
+    add_config_flags(p, groups=("model", "labels", "performance", "evaluation"))
+    add_set_flag(p)
     p.add_argument("--ground-truth", help="labels.json (default: <clips>/labels.json)")
-    config_flag(p, "--out", key="evaluate.output_dir", help="output folder")
     p.add_argument("--only", help="comma-separated clip names to evaluate (default: all)")
 
 

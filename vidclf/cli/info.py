@@ -1,7 +1,7 @@
 """``vidclf info``: what is installed and what a model is.
 
-    vidclf info                                         # version, bundled files, runtimes
-    vidclf info --model runs/x/x.tflite                 # + that model's classes and input
+vidclf info                                         # version, bundled files, runtimes
+vidclf info --model runs/x/x.tflite                 # + that model's classes and input
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ import importlib.util
 import platform
 import sys
 
-from vidclf.cli.common import add_common_flags, config_flag, config_overrides
+from vidclf.cli.common import add_common_flags, add_config_flags, config_overrides
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_common_flags(p)
-    config_flag(p, "--model", "-m", key="model.path", help="model to describe (.tflite, .keras or .onnx)")
-    config_flag(p, "--labels", "-l", key="model.labels", help="labels JSON (none: <model>.labels.json)")
+    add_config_flags(p, keys=("model.path", "model.labels"))
 
 
 def _version(dist: str) -> str:

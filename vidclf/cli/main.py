@@ -23,12 +23,17 @@ from vidclf.cli.common import HelpFormatter, configure_logging, quiet_tensorflow
 COMMANDS = {"run": run, "batch": batch, "evaluate": evaluate, "train": train, "export": export, "info": info}
 
 
+def plain(doc: str) -> str:
+    """A module docstring as terminal text: reST's ``literal`` quotes become plain `literal`."""
+    return doc.replace("``", "`")
+
+
 def build_parser(prog: str = "vidclf") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=HelpFormatter)
+    parser = argparse.ArgumentParser(prog=prog, description=plain(__doc__ or ""), formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"vidclf {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module in COMMANDS.items():
-        doc = module.__doc__ or ""
+        doc = plain(module.__doc__ or "")
         sub = commands.add_parser(name, help=doc.splitlines()[0], description=doc, formatter_class=HelpFormatter)
         module.add_arguments(sub)
         sub.set_defaults(handler=module.run, parser=sub)
@@ -43,7 +48,7 @@ def command_main(name: str, argv: list[str] | None = None, prog: str | None = No
     """One subcommand as a program of its own (the top-level ``stream_classify.py``,
     ``train.py`` and ``evaluate.py`` are ``run``, ``train`` and ``evaluate``)."""
     module = COMMANDS[name]
-    parser = argparse.ArgumentParser(prog=prog, description=module.__doc__, formatter_class=HelpFormatter)
+    parser = argparse.ArgumentParser(prog=prog, description=plain(module.__doc__ or ""), formatter_class=HelpFormatter)
     module.add_arguments(parser)
     parser.set_defaults(handler=module.run, parser=parser)
     return _execute(parser.parse_args(argv))
@@ -79,6 +84,7 @@ def _execute(args: argparse.Namespace) -> int:
         # library deprecation / structure notices (Keras, NumPy) are for developers: -v shows them
         warnings.simplefilter("ignore")
     return run_main(lambda: args.handler(args.parser, args))
+
 
 if __name__ == "__main__":
     sys.exit(main())

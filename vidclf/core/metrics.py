@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vidclf.core.states import SourceState
+
 
 class RateMeter:
     """Events per second over the last ``window_s`` seconds."""
@@ -67,7 +69,7 @@ class PipelineStats:
     display_fps: RateMeter = field(default_factory=RateMeter)
     infer_ms: LatencyMeter = field(default_factory=LatencyMeter)
     latency_ms: LatencyMeter = field(default_factory=LatencyMeter)
-    source_state: str = "opening"
+    source_state: SourceState = SourceState.OPENING
     reconnects: int = 0
     frames_written: int = 0
     label: str = ""

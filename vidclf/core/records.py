@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from vidclf.core.states import EventKind
+
 
 def iso_time(epoch_s: float) -> str:
     """``1796615336.98`` -> ``'2026-12-07T03:48:56.980Z'`` (UTC, milliseconds)."""
@@ -66,7 +68,7 @@ class SegmentEvent:
     """A label started being shown (``kind="start"``) or stopped (``"end"``, with its span).
     Times are on the stream's timeline: the file's own for files, since the start for live."""
 
-    kind: str  # "start" | "end"
+    kind: EventKind
     source: str
     label: str
     start_s: float

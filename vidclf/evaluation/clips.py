@@ -1,6 +1,6 @@
 """Score a model + smoothing settings on labelled video clips, through the streaming code.
 
-Every clip is run by :func:`vidclf.streaming.pipeline.run_pipeline` (same grabber, preprocessing,
+Every clip is run by :func:`vidclf.pipeline.orchestrator.run_pipeline` (same grabber, preprocessing,
 calibration, smoother, decoder as ``stream_classify.py``) into a per-frame results file;
 the scores are computed from those rows alone, so what is scored is what a user would see.
 
@@ -35,9 +35,9 @@ from rich.console import Console
 from vidclf import plots
 from vidclf.config import Config, file_run_config
 from vidclf.errors import VidclfError
+from vidclf.pipeline.orchestrator import run_pipeline
 from vidclf.runtime.classifier import Classifier, load_classifier
 from vidclf.streaming.decoding import UNCERTAIN
-from vidclf.streaming.pipeline import run_pipeline
 
 HOLD_S = 0.5  # a switch counts once the new label is shown for this long without a break
 

@@ -6,7 +6,7 @@ display from its own thread until the stop event is set.
 
 Usage::
 
-    with Dashboard(stats, frames_queue, stop, source="clip.mp4", refresh_hz=4):
+    with Dashboard([("clip.mp4", stats, frames_queue)], stop, model="m.tflite", refresh_hz=4):
         ...   # pipeline runs
 """
 
@@ -22,7 +22,10 @@ from rich.table import Table
 
 from vidclf.core.frame_queue import FrameQueue
 from vidclf.core.metrics import PipelineStats
+from vidclf.core.states import SourceState
 from vidclf.sinks.terminal import detach
+
+STATE_STYLES = {SourceState.STREAMING: "green", SourceState.RECONNECTING: "yellow", SourceState.FAILED: "red"}
 
 
 def render_dashboard(stats: PipelineStats, frames: FrameQueue, source: str, model: str) -> Table:
@@ -30,7 +33,7 @@ def render_dashboard(stats: PipelineStats, frames: FrameQueue, source: str, mode
     table = Table(title=f"vidclf — {escape(source)}", caption=f"model {escape(str(model))}", show_header=False, min_width=52)
     table.add_column("metric", style="bold cyan")
     table.add_column("value", justify="right")
-    state_style = {"streaming": "green", "reconnecting": "yellow", "failed": "red"}.get(stats.source_state, "white")
+    state_style = STATE_STYLES.get(stats.source_state, "white")
     table.add_row("source state", f"[{state_style}]{stats.source_state}[/] (reconnects {stats.reconnects})")
     table.add_row("source FPS", f"{stats.source_fps.rate():.1f}")
     table.add_row("inference FPS", f"{stats.inference_fps.rate():.1f}")
@@ -48,21 +51,19 @@ def render_dashboard(stats: PipelineStats, frames: FrameQueue, source: str, mode
 
 
 class Dashboard:
-    """Live terminal view; a no-op when ``enabled`` is False."""
+    """Live terminal view of a run's streams (one stream: :func:`render_dashboard`, several:
+    :func:`render_streams`); a no-op when ``enabled`` is False."""
 
     def __init__(
         self,
-        stats: PipelineStats,
-        frames: FrameQueue,
+        streams: list[tuple[str, PipelineStats, FrameQueue]],
         stop: threading.Event,
-        source: str,
         model: str,
         refresh_hz: float = 4.0,
         enabled: bool = True,
         console: Console | None = None,
     ):
-        self.stats, self.frames, self.stop = stats, frames, stop
-        self.source, self.model = source, model
+        self.streams, self.stop, self.model = streams, stop, model
         self.period = 1.0 / refresh_hz
         self.enabled = enabled
         self.console = console or Console()
@@ -71,7 +72,10 @@ class Dashboard:
         self.gone = False
 
     def _table(self) -> Table:
-        return render_dashboard(self.stats, self.frames, self.source, self.model)
+        if len(self.streams) == 1:
+            name, stats, frames = self.streams[0]
+            return render_dashboard(stats, frames, name, self.model)
+        return render_streams(self.streams, self.model)
 
     def _run(self) -> None:
         while not self._done.wait(self.period):
@@ -119,7 +123,7 @@ def render_streams(streams: list[tuple[str, PipelineStats, FrameQueue]], model: 
     for column in ("stream", "state", "source FPS", "classified FPS", "latency p95 ms", "queue", "dropped", "shown", "label"):
         table.add_column(column, justify="left" if column in ("stream", "state", "label") else "right")
     for name, stats, frames in streams:
-        state_style = {"streaming": "green", "reconnecting": "yellow", "failed": "red"}.get(stats.source_state, "white")
+        state_style = STATE_STYLES.get(stats.source_state, "white")
         table.add_row(
             escape(name),
             f"[{state_style}]{stats.source_state}[/]" + (f" ({stats.reconnects})" if stats.reconnects else ""),
@@ -143,23 +147,3 @@ def render_streams(streams: list[tuple[str, PipelineStats, FrameQueue]], model: 
         "",
     )
     return table
-
-
-class StreamsDashboard(Dashboard):
-    """The live view of several streams: :func:`render_streams`, refreshed like :class:`Dashboard`."""
-
-    def __init__(
-        self,
-        streams: list[tuple[str, PipelineStats, FrameQueue]],
-        stop: threading.Event,
-        model: str,
-        refresh_hz: float = 4.0,
-        enabled: bool = True,
-        console: Console | None = None,
-    ):
-        _, stats, frames = streams[0]
-        super().__init__(stats, frames, stop, "", model, refresh_hz, enabled, console)
-        self.streams = streams
-
-    def _table(self) -> Table:
-        return render_streams(self.streams, self.model)

@@ -1,4 +1,4 @@
-"""One window for several streams: a grid of their annotated frames.
+"""One window for every stream: a grid of their annotated frames (one stream: its frames as they are).
 
 OpenCV's GUI must be driven from one thread, and each stream's renderer runs on a thread of
 its own, so the renderers do not show anything themselves: each hands its newest annotated
@@ -72,6 +72,7 @@ class Mosaic:
         self.rows, self.columns = grid_shape(len(names))
         self.tile_width = max(160, window.max_width // self.columns)
         self.tile_height = round(self.tile_width / TILE_ASPECT)
+        self._shown: np.ndarray | None = None  # the frame last shown (one stream)
 
     def compose(self) -> np.ndarray:
         """The grid as one BGR image (tiles in the order of the streams, row by row)."""
@@ -87,7 +88,17 @@ class Mosaic:
         return grid
 
     def show(self) -> None:
-        self.window.show(self.compose())
+        """Show the grid; one stream is shown as it is (no grid, no caption), and only when
+        it has a new frame (the window still answers keys in between)."""
+        if len(self.tiles) > 1:
+            self.window.show(self.compose())
+            return
+        image = self.tiles[0].latest()
+        if image is None or image is self._shown:
+            self.window.show_idle()
+        else:
+            self.window.show(image)
+            self._shown = image
 
     def quit_requested(self) -> bool:
         return self.window.quit_requested()

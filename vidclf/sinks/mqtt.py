@@ -35,6 +35,7 @@ import threading
 import time
 
 from vidclf.core.records import SegmentEvent
+from vidclf.core.states import EventKind
 from vidclf.errors import VidclfError
 from vidclf.sinks.events import Sink
 from vidclf.sinks.network import parse_host_port
@@ -126,7 +127,7 @@ class MqttSink(Sink):
             return max(0, self._queued - self._acked)
 
     def on_segment(self, event: SegmentEvent) -> None:
-        if event.kind == "start":
+        if event.kind is EventKind.START:
             self._publish(f"{self.prefix}/{self.name}/label", event.label, retain=True)
         self._publish(f"{self.prefix}/events", json.dumps({**event.as_dict(), "camera": self.name}))
 

@@ -28,8 +28,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vidclf.core.metrics import PipelineStats
+from vidclf.core.records import FrameResult
 from vidclf.errors import VidclfError
 from vidclf.runtime.preprocess import shrink
+from vidclf.sinks.events import Sink
 
 try:
     import resource  # POSIX only: the process's file-size limit (ulimit -f)
@@ -229,3 +232,50 @@ class Recorder:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+FPS_PROBE_FRAMES = 30  # frames buffered to measure a live source's rate when it reports none
+
+
+class RecordingSink(Sink):
+    """The recording as a sink: every annotated frame into a :class:`Recorder`. A source that
+    reports no frame rate is measured over its first :data:`FPS_PROBE_FRAMES` frames first
+    (their capture times), so the file plays at the speed it was captured."""
+
+    output_name = "recording"
+    wants_image = True
+
+    def __init__(self, path: str | Path, fps: float | None, stats: PipelineStats | None = None):
+        self.recorder = Recorder(path, fps)
+        self.stats = stats  # the dashboard's "recorded" count
+        self._probe: list[tuple[float, np.ndarray]] = []  # (stream time, annotated image)
+
+    def on_frame(self, result: FrameResult) -> None:
+        if self.recorder.fps:
+            self.recorder.write(result.image)
+            self._count()
+            return
+        self._probe.append((result.time_s, result.image))
+        if len(self._probe) >= FPS_PROBE_FRAMES:
+            self._flush_probe()
+
+    def _flush_probe(self) -> None:
+        if not self._probe:
+            return
+        span = self._probe[-1][0] - self._probe[0][0]
+        self.recorder.fps = (len(self._probe) - 1) / span if span > 0 and len(self._probe) > 1 else 30.0
+        for _t, image in self._probe:
+            self.recorder.write(image)
+        self._probe.clear()
+        self._count()
+
+    def _count(self) -> None:
+        if self.stats is not None:
+            self.stats.frames_written = self.recorder.frames
+
+    def close(self) -> None:
+        try:
+            self._flush_probe()
+        finally:
+            self.recorder.close()
+            self._count()

@@ -13,6 +13,9 @@ Usage::
     results.write(frame_result)
     results.close(segments=tracker.as_dicts())
     results.summary   # {"frames": ..., "segments": [...]}
+
+    sink = ResultsSink("out.jsonl")   # the same, as one of a run's sinks: the segments come
+                                      # from the segment events it receives
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from vidclf.core.records import FrameResult
+from vidclf.core.records import FrameResult, SegmentEvent
+from vidclf.core.states import EventKind
 from vidclf.errors import VidclfError
+from vidclf.sinks.events import Sink
 from vidclf.sinks.outputs import STDOUT, summary_path
 from vidclf.sinks.terminal import detach
 
@@ -135,3 +140,25 @@ class ResultsWriter:
             path.write_text(json.dumps(self.summary, indent=1) + "\n")
         except OSError as exc:
             raise VidclfError(f"cannot write results summary {path}: {exc.strerror or exc}") from None
+
+
+class ResultsSink(Sink):
+    """The results file as a sink: a row per frame; at the end the segments it was told of
+    (every segment ends with an ``end`` event, the last one when the stream ends)."""
+
+    output_name = "results"
+
+    def __init__(self, path: str | Path):
+        self.writer = ResultsWriter(path)
+        self.segments: list[dict] = []
+
+    def on_frame(self, result: FrameResult) -> None:
+        self.writer.write(result)
+
+    def on_segment(self, event: SegmentEvent) -> None:
+        if event.kind is EventKind.END:
+            segment = Segment(event.label, event.first_frame, event.last_frame, event.start_s, event.end_s)
+            self.segments.append({**asdict(segment), "frames": segment.frames})
+
+    def close(self) -> None:
+        self.writer.close(self.segments)

@@ -7,8 +7,9 @@ Routes (each needs ``?token=...`` when a token is set):
 * ``/snapshot.jpg`` the newest annotated frame
 * ``/status.json``  label, confidence, top-k, frames, FPS, latency, segments (for programs)
 
-With several sources (:class:`MultiServe`) each stream has the same routes under
-``/<name>/``; ``/`` lists the streams and ``/status.json`` gives every stream's status by name.
+One :class:`BrowserView` serves every stream of a run: one stream has these routes at the
+top; with several, each has them under ``/<name>/``, ``/`` lists the streams and
+``/status.json`` gives every stream's status by name.
 
 The renderer only hands over a reference to the newest frame (:meth:`StreamView.on_frame`);
 JPEG encoding happens on the viewers' threads, at most ``max_fps`` per second and once per
@@ -19,14 +20,10 @@ a web framework would add a dependency for nothing.)
 
 Usage::
 
-    sink = ServeSink("127.0.0.1:8080", token=None, max_fps=15, jpeg_quality=80, source="clip.mp4")
-    sink.url        # http://127.0.0.1:8080/
-    ...             # the renderer calls sink.on_frame / on_segment
-    sink.close()
-
-    views = MultiServe("127.0.0.1:8080", None, {"court1": "rtsp://...", "court2": "rtsp://..."})
-    views.views["court1"]   # the sink for court1's renderer; http://127.0.0.1:8080/court1/
-    views.close()           # after every stream's renderer has closed its view
+    view = BrowserView("127.0.0.1:8080", None, {"court1": "rtsp://...", "court2": "rtsp://..."})
+    view.url                # http://127.0.0.1:8080/ (lists the streams; a single stream's page)
+    view.views["court1"]    # the sink for court1's renderer; http://127.0.0.1:8080/court1/
+    view.close()            # after every stream's renderer has closed its view
 """
 
 from __future__ import annotations
@@ -49,6 +46,7 @@ import cv2
 import numpy as np
 
 from vidclf.core.records import FrameResult, SegmentEvent
+from vidclf.core.states import EventKind
 from vidclf.errors import VidclfError
 from vidclf.sinks.events import Sink
 from vidclf.sinks.network import parse_host_port
@@ -125,7 +123,7 @@ class StreamView(Sink):
 
     def on_segment(self, event: SegmentEvent) -> None:
         with self._lock:
-            if event.kind == "start":
+            if event.kind is EventKind.START:
                 self._segments.append({"label": event.label, "start_s": event.start_s, "end_s": event.start_s})
             elif self._segments and self._segments[-1]["label"] == event.label:
                 self._segments[-1]["end_s"] = event.end_s
@@ -233,44 +231,28 @@ class _HttpService:
         self._thread.join(2.0)
 
 
-class ServeSink(StreamView):
-    """The browser view of one stream, with its own server."""
+class BrowserView:
+    """One server for the browser views of every stream of a run. One stream: its page at
+    ``/``. Several: ``/<name>/`` is each stream's page, ``/`` lists them and ``/status.json``
+    gives every stream's status by name."""
 
     def __init__(
         self,
         address: str,
         token: str | None = None,
-        max_fps: float = 15.0,
-        jpeg_quality: int = 80,
-        source: str = "",
-        labels: list[str] | None = None,
-    ):
-        super().__init__(max_fps, jpeg_quality, source, labels)
-        self._http = _HttpService(address, token, lambda path: (self, path))
-        self.token, self.port, self.url = self._http.token, self._http.port, self._http.url
-
-    def close(self) -> None:
-        super().close()
-        self._http.close()
-
-
-class MultiServe:
-    """One server for several streams: ``/<name>/`` is each stream's page, ``/`` lists them."""
-
-    def __init__(
-        self,
-        address: str,
-        token: str | None,
-        sources: dict[str, str],
+        sources: dict[str, str] | None = None,
         max_fps: float = 15.0,
         jpeg_quality: int = 80,
         labels: list[str] | None = None,
     ):
+        sources = sources or {"stream": ""}
         self.views = {name: StreamView(max_fps, jpeg_quality, source, labels) for name, source in sources.items()}
-        self._http = _HttpService(address, token, self._resolve, index=self._index)
+        self._http = _HttpService(address, token, self._resolve, index=self._index if len(sources) > 1 else None)
         self.token, self.port, self.url = self._http.token, self._http.port, self._http.url
 
     def _resolve(self, path: str) -> tuple[StreamView | None, str]:
+        if len(self.views) == 1:
+            return next(iter(self.views.values())), path
         name, slash, rest = path.lstrip("/").partition("/")
         view = self.views.get(name)
         return (view, slash + rest) if view is not None else (None, path)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vidclf.core.records import SegmentEvent
+from vidclf.core.states import EventKind
 from vidclf.errors import VidclfError
 from vidclf.sinks.events import Sink
 
@@ -54,7 +55,7 @@ class SrtSink(Sink):
         self.segments: list[SegmentEvent] = []
 
     def on_segment(self, event: SegmentEvent) -> None:
-        if event.kind == "end":
+        if event.kind is EventKind.END:
             self.segments.append(event)
 
     def close(self) -> None:

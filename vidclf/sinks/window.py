@@ -83,8 +83,8 @@ def _x_display_answers(display: str, timeout_s: float = 2.0) -> bool:
 class Window:
     """An OpenCV window; ``q`` or Esc, or closing the window, asks the pipeline to quit.
 
-    OpenCV's GUI backends must be driven from one thread, which is why the renderer runs on
-    the main thread.
+    OpenCV's GUI backends must be driven from one thread: the orchestrator's main thread
+    shows it (:class:`~vidclf.sinks.mosaic.Mosaic`).
     """
 
     def __init__(self, name: str, max_width: int = 1280):

@@ -1,2 +1,2 @@
 """The streaming stages: source -> frame queue -> predictor (smoothing, decoding, scene cuts)
--> renderer, wired together by :mod:`vidclf.streaming.pipeline`."""
+-> renderer, wired together by :mod:`vidclf.pipeline.orchestrator`."""

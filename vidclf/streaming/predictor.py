@@ -26,11 +26,9 @@ stream with frames waiting, so the load stays even when streams end or differ in
 
 Usage::
 
-    predictor = Predictor(classifier, smoother, frames, predictions, stop, stats, max_batch=8,
-                          decoder=LabelDecoder(labels, threshold=0.5), cuts=SceneCutDetector())
-    predictor.start()
-    # several streams:
-    shared = SharedPredictor(classifier, [Channel(...), Channel(...)], stop, max_batch=8)
+    channel = Channel(frames, predictions, stats, FrameLabeler(smoother, decoder), stop, cuts)
+    shared = SharedPredictor(classifier, [channel, ...], stop, max_batch=8)
+    shared.start()
 """
 
 from __future__ import annotations
@@ -48,10 +46,9 @@ from vidclf.core.metrics import PipelineStats
 from vidclf.runtime.calibration import apply_temperature
 from vidclf.runtime.classifier import Classifier
 from vidclf.runtime.preprocess import DEFAULT_FIT, prepare_image
-from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
+from vidclf.streaming.decoding import FrameLabeler
 from vidclf.streaming.scene_cut import SceneCutDetector
 from vidclf.streaming.schedule import ClassifySchedule, stream_time
-from vidclf.streaming.smoothing import Smoother
 
 IDLE_WAIT_S = 0.1  # nothing waiting anywhere: look at the stop event at least this often
 
@@ -288,8 +285,14 @@ class PredictorPool:
         pool.start(); ...; pool.join(5.0)
     """
 
-    def __init__(self, classifiers: list[Classifier], channels: list[Channel], stop: threading.Event, max_batch: int = 8,
-                 fit: str = DEFAULT_FIT):
+    def __init__(
+        self,
+        classifiers: list[Classifier],
+        channels: list[Channel],
+        stop: threading.Event,
+        max_batch: int = 8,
+        fit: str = DEFAULT_FIT,
+    ):
         k = len(classifiers)
         self.channels = channels
         self.workers = [SharedPredictor(clf, channels, stop, max_batch, fit, sharers=k) for clf in classifiers]
@@ -318,40 +321,3 @@ class PredictorPool:
     @property
     def frames_classified(self) -> int:
         return sum(channel.frames_classified for channel in self.channels)
-
-
-class Predictor(SharedPredictor):
-    """The predictor of a single stream: a :class:`SharedPredictor` with one channel.
-
-    Batching never waits for frames to arrive, so a live source at its normal rate still gets
-    one frame per call and no added latency; a backlog (a file, a burst) is cleared faster.
-    """
-
-    def __init__(
-        self,
-        classifier: Classifier,
-        smoother: Smoother,
-        frames: FrameQueue,
-        out: FrameQueue,
-        stop: threading.Event,
-        stats: PipelineStats,
-        max_batch: int = 8,
-        decoder: LabelDecoder | None = None,
-        cuts: SceneCutDetector | None = None,
-        fit: str = DEFAULT_FIT,
-        classify_fps: float | None = None,
-        live: bool = False,
-    ):
-        # default decoder: the top class, at once
-        labeler = FrameLabeler(smoother, decoder or LabelDecoder(classifier.labels))
-        self.channel = Channel(frames, out, stats, labeler, stop, cuts, classify_fps, live)
-        super().__init__(classifier, [self.channel], stop, max_batch, fit)
-        self.frames, self.out, self.labeler = frames, out, labeler
-
-    def predict(self, frames: list[Frame]) -> list[Prediction]:
-        """Classify ``frames`` in one model call and fold each, in order, into the smoothing window."""
-        return self.classify([(self.channel, frame) for frame in frames])
-
-    def handle(self, frames: list[Frame]) -> bool:
-        """Classify the frames due, pass the others on with the latest label, in order."""
-        return self._pass([(self.channel, frames)])

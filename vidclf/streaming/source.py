@@ -31,6 +31,7 @@ from vidclf.config import SourceConfig, shown
 from vidclf.core.frame_queue import FrameQueue
 from vidclf.core.messages import END_OF_STREAM, Frame, StreamReset
 from vidclf.core.metrics import PipelineStats
+from vidclf.core.states import SourceKind, SourceState
 from vidclf.errors import VidclfError
 from vidclf.redact import redact
 
@@ -45,25 +46,25 @@ STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp:
 
 @dataclass(frozen=True)
 class SourceSpec:
-    kind: str  # "webcam" | "stream" | "file"
+    kind: SourceKind
     value: str
 
     def __str__(self) -> str:
         """How the source is shown anywhere (screen, logs, files): credentials masked."""
-        return f"webcam {self.value}" if self.kind == "webcam" else redact(self.value)
+        return f"webcam {self.value}" if self.kind is SourceKind.WEBCAM else redact(self.value)
 
     @property
     def short_name(self) -> str:
         """For narrow displays: a file's name without its folders."""
-        return Path(self.value).name if self.kind == "file" else str(self)
+        return Path(self.value).name if self.kind is SourceKind.FILE else str(self)
 
     @property
     def safe_name(self) -> str:
         """A name for file paths and topics: a file's stem, a camera's host and URL path or
         index (no credentials, no query), reduced by :func:`safe_name`."""
-        if self.kind == "file":
+        if self.kind is SourceKind.FILE:
             text = Path(self.value).stem
-        elif self.kind == "webcam":
+        elif self.kind is SourceKind.WEBCAM:
             text = f"webcam{self.value}"
         else:
             parts = urlsplit(self.value)
@@ -94,21 +95,21 @@ def parse_source(text: str) -> SourceSpec:
     if text.isascii() and text.isdigit():  # "²" and "٣" are digits to str.isdigit, not to OpenCV
         if int(text) > MAX_WEBCAM_INDEX:
             raise VidclfError(f"webcam index {shown(text)} is too large (at most {MAX_WEBCAM_INDEX})")
-        return SourceSpec("webcam", str(int(text)))
+        return SourceSpec(SourceKind.WEBCAM, str(int(text)))
     if text.lower().startswith(STREAM_SCHEMES):
-        return SourceSpec("stream", text)
+        return SourceSpec(SourceKind.STREAM, text)
     path = Path(text)
     if not path.exists():
         raise VidclfError(f"video file not found: {redact(text)}")
     if not path.is_file():
         raise VidclfError(f"not a video file: {redact(text)}")
-    return SourceSpec("file", text)
+    return SourceSpec(SourceKind.FILE, text)
 
 
 def _capture(spec: SourceSpec, cfg: SourceConfig) -> cv2.VideoCapture:
-    if spec.kind == "webcam":
+    if spec.kind is SourceKind.WEBCAM:
         return cv2.VideoCapture(int(spec.value))
-    if spec.kind == "stream":
+    if spec.kind is SourceKind.STREAM:
         # TCP for RTSP: a dead server then shows up as a closed connection at once, instead of
         # UDP silence; the user can still choose other options through this variable.
         os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
@@ -124,7 +125,7 @@ def _capture(spec: SourceSpec, cfg: SourceConfig) -> cv2.VideoCapture:
     # than the model classifies. Larger files reopen with FFmpeg's own count, which a file
     # replay needs to keep up (4K: 62 vs 91 frames/s); live streams stay at one.
     capture = cv2.VideoCapture(spec.value, cv2.CAP_FFMPEG, [*params, cv2.CAP_PROP_N_THREADS, cfg.decode_threads or 1])
-    if not cfg.decode_threads and spec.kind == "file" and capture.isOpened():
+    if not cfg.decode_threads and spec.kind is SourceKind.FILE and capture.isOpened():
         pixels = capture.get(cv2.CAP_PROP_FRAME_WIDTH) * capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
         if pixels > ONE_DECODING_THREAD_MAX_PIXELS:
             capture.release()
@@ -151,7 +152,7 @@ def _info(spec: SourceSpec, capture: cv2.VideoCapture, first_frame) -> SourceInf
     fps = capture.get(cv2.CAP_PROP_FPS)
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     # http(s) serves both live streams (MJPEG, live HLS) and plain files; only a file knows its length
-    finite = spec.kind == "file" or (spec.value.lower().startswith(("http://", "https://")) and count > 0)
+    finite = spec.kind is SourceKind.FILE or (spec.value.lower().startswith(("http://", "https://")) and count > 0)
     # A file's rate is what it says, time-lapse (0.5) and high-speed (1000) included; live
     # sources report junk often enough (0, 90000) that a rate outside 1-240 is measured instead.
     plausible = 0.0 < fps <= 10_000.0 if finite else 1.0 <= fps <= 240.0
@@ -189,16 +190,16 @@ def open_source(spec: SourceSpec, cfg: SourceConfig) -> tuple[cv2.VideoCapture, 
     Returns ``(capture, info, first_frame)``: reading one frame up front is what tells a
     corrupt file or a silent stream apart from a good one before any thread starts.
     """
-    if spec.kind == "stream" and spec.value.lower().startswith("rtsp://"):
+    if spec.kind is SourceKind.STREAM and spec.value.lower().startswith("rtsp://"):
         silence = rtsp_silence(spec.value, cfg.open_timeout_s)
         if silence:
             raise VidclfError(f"cannot open stream {spec}: {silence}")
     capture = _capture(spec, cfg)
     if not capture.isOpened():
         capture.release()
-        if spec.kind == "webcam":
+        if spec.kind is SourceKind.WEBCAM:
             raise VidclfError(f"cannot open webcam {spec.value}: no such camera or it is busy")
-        if spec.kind == "stream":
+        if spec.kind is SourceKind.STREAM:
             raise VidclfError(
                 f"cannot open stream {spec}: unreachable or not a video stream (waited up to {cfg.open_timeout_s:g} s)"
             )
@@ -206,7 +207,7 @@ def open_source(spec: SourceSpec, cfg: SourceConfig) -> tuple[cv2.VideoCapture, 
     ok, frame = capture.read()
     if not ok or frame is None:
         capture.release()
-        what = f"video file {spec}" if spec.kind == "file" else str(spec)
+        what = f"video file {spec}" if spec.kind is SourceKind.FILE else str(spec)
         raise VidclfError(f"cannot decode {what}: no frame could be read (corrupt or empty?)")
     return capture, _info(spec, capture, frame), frame
 
@@ -297,7 +298,7 @@ class FrameGrabber(threading.Thread):
             self.stop.set()
         finally:
             self.capture.release()
-            self.stats.source_state = "ended" if self.error is None else "failed"
+            self.stats.source_state = SourceState.ENDED if self.error is None else SourceState.FAILED
             self.out.put(END_OF_STREAM, force=True)
             self.cpu_s = time.thread_time() - cpu_started  # reading + decoding, this thread only
 
@@ -314,7 +315,7 @@ class FrameGrabber(threading.Thread):
         return self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 if self.info.finite else None
 
     def _loop(self) -> None:
-        self.stats.source_state = "streaming"
+        self.stats.source_state = SourceState.STREAMING
         paced = self.info.finite and self.cfg.realtime
         started = time.monotonic()
         played = 0.0  # file time already replayed by earlier loops
@@ -356,7 +357,7 @@ class FrameGrabber(threading.Thread):
         """Reopen a lost live source. True when frames flow again, False on stop or give-up."""
         lost_at = time.monotonic()
         self.capture.release()
-        self.stats.source_state = "reconnecting"
+        self.stats.source_state = SourceState.RECONNECTING
         for delay in backoff_delays(self.cfg.reconnect_initial_s, self.cfg.reconnect_max_s):
             if self.stop.wait(delay):
                 return False
@@ -376,7 +377,7 @@ class FrameGrabber(threading.Thread):
             capture, _info, first = opened
             self.capture = capture
             self.stats.reconnects += 1
-            self.stats.source_state = "streaming"
+            self.stats.source_state = SourceState.STREAMING
             self.out.put(StreamReset(self.stats.reconnects, "reconnected"), force=True)
             return self._emit(first)
         return False
