@@ -95,6 +95,15 @@ def test_webhook_receives_every_label_change(shared, tmp_path):
         (s["label"], s["last_frame"], s["end_s"]) for s in segments
     ]
     assert all(b["source"] == MONTAGE.name for b in receiver.bodies)
+    # ids and wall-clock times match the summary's and the results rows' (the capture's clock)
+    rows = {row["frame"]: row for row in read_jsonl(results)}
+    stem = MONTAGE.stem
+    assert [b["id"] for b in starts] == [s["id"] for s in segments] == [f"{stem}-{n}" for n in range(1, len(segments) + 1)]
+    assert [b["start_wall_time"] for b in starts] == [rows[s["first_frame"]]["wall_time"] for s in segments]
+    assert [b["end_wall_time"] for b in ends] == [rows[s["last_frame"]]["wall_time"] for s in segments]
+    summary = json.loads((tmp_path / "r.jsonl.summary.json").read_text())
+    assert summary["source"] == str(MONTAGE) and len(summary["model"]["sha256"]) == 64
+    assert summary["settings"]["smoothing"]["class_thresholds"] == {"basketball": 0.4}  # the model's own, in force
 
 
 @pytest.mark.slow

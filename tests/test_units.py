@@ -11,7 +11,7 @@ from conftest import ROOT
 from vidclf.core.frame_queue import FrameQueue
 from vidclf.core.messages import END_OF_STREAM, StreamReset
 from vidclf.errors import VidclfError
-from vidclf.sinks.results import SegmentTracker
+from vidclf.core.records import SegmentTracker
 from vidclf.streaming.smoothing import ExponentialAverage, RollingMean, make_smoother
 from vidclf.streaming.source import backoff_delays, parse_source
 
@@ -126,6 +126,34 @@ def test_segments_collapse_runs():
         ("b", 3, 6),
         ("a", 7, 7),
     ]
+
+
+def test_segments_and_their_events_carry_an_id_and_wall_times():
+    from vidclf.core.records import SegmentEvent
+    from vidclf.core.states import EventKind
+
+    tracker = SegmentTracker("court_1")
+    wall = 1796615336.0  # 2026-12-07T03:48:56Z
+    for i, label in enumerate("aab"):
+        ended, started = tracker.add(i, i * 0.0625, label, wall + i * 0.125)  # binary fractions: exact
+    first, second = tracker.as_dicts()
+    assert (first["id"], second["id"]) == ("court_1-1", "court_1-2")
+    assert first["start_wall_time"] == "2026-12-07T03:48:56.000Z" and first["end_wall_time"] == "2026-12-07T03:48:56.125Z"
+    assert first["end_s"] == 0.062  # times rounded to the millisecond
+    end = SegmentEvent(EventKind.END, "court#1", ended).as_dict()
+    start = SegmentEvent(EventKind.START, "court#1", started, 0.91234).as_dict()
+    assert end["type"] == "segment_end" and end["id"] == "court_1-1" and end["frames"] == 2
+    assert end["end_wall_time"] == "2026-12-07T03:48:56.125Z"
+    assert start == {
+        "type": "segment_start",
+        "source": "court#1",
+        "id": "court_1-2",
+        "label": "b",
+        "start_s": 0.125,
+        "first_frame": 2,
+        "start_wall_time": "2026-12-07T03:48:56.250Z",
+        "confidence": 0.9123,
+    }
 
 
 def test_a_timeline_that_goes_back_starts_a_segment():

@@ -4,12 +4,12 @@
 Usage::
 
     result.as_dict()      # the results row: frame, times, label, confidence, top-k, ms, wall_time
-    event.as_dict()       # {"type": "segment_start", "source": ..., "label": ..., ...}
+    event.as_dict()       # {"type": "segment_start", "source": ..., "id": "cam-3", "label": ..., ...}
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import numpy as np
@@ -63,19 +63,110 @@ class FrameResult:
         }
 
 
+@dataclass(slots=True)
+class Segment:
+    """A run of one shown label: ``<stream>-<n>`` is its id, stable for the run."""
+
+    id: str
+    label: str
+    first_frame: int
+    last_frame: int
+    start_s: float  # on the stream's timeline (a file's own; since the start for live)
+    end_s: float
+    start_wall_time: float  # the first and last frame's capture on the wall clock (epoch seconds)
+    end_wall_time: float
+
+    @property
+    def frames(self) -> int:
+        return self.last_frame - self.first_frame + 1
+
+    def as_dict(self) -> dict:
+        """The segment as summaries write it (times rounded to ms, wall times ISO 8601 UTC)."""
+        return {
+            "label": self.label,
+            "first_frame": self.first_frame,
+            "last_frame": self.last_frame,
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "frames": self.frames,
+            "id": self.id,
+            "start_wall_time": iso_time(self.start_wall_time),
+            "end_wall_time": iso_time(self.end_wall_time),
+        }
+
+
+class SegmentTracker:
+    """Collapse a stream of (frame, time, label) into runs of the same label, ``<name>-1``,
+    ``<name>-2``, ...
+
+    >>> tracker = SegmentTracker("cam")
+    >>> tracker.add(0, 0.0, "tennis", 1e9)[1].id
+    'cam-1'
+    """
+
+    def __init__(self, name: str = "stream"):
+        self.name = name
+        self.segments: list[Segment] = []
+
+    def add(self, frame: int, t: float, label: str, wall_time: float = 0.0) -> tuple[Segment | None, Segment | None]:
+        """Extend the current segment, or end it and start another: returns (ended, started).
+
+        A timeline that goes back (a ``--loop`` file starting again) also starts a segment,
+        so that every segment is one stretch of the file, with ``start_s <= end_s``."""
+        last = self.segments[-1] if self.segments else None
+        if last is not None and last.label == label and t >= last.end_s:
+            last.last_frame, last.end_s, last.end_wall_time = frame, t, wall_time
+            return None, None
+        started = Segment(f"{self.name}-{len(self.segments) + 1}", label, frame, frame, t, t, wall_time, wall_time)
+        self.segments.append(started)
+        return last, started
+
+    def as_dicts(self) -> list[dict]:
+        return [segment.as_dict() for segment in self.segments]
+
+
 @dataclass(frozen=True, slots=True)
 class SegmentEvent:
     """A label started being shown (``kind="start"``) or stopped (``"end"``, with its span).
-    Times are on the stream's timeline: the file's own for files, since the start for live."""
+    Times are on the stream's timeline: the file's own for files, since the start for live;
+    wall times are the captures of the segment's first and last frame."""
 
     kind: EventKind
     source: str
-    label: str
-    start_s: float
-    first_frame: int
-    end_s: float | None = None
-    last_frame: int | None = None
+    segment: Segment
     confidence: float | None = None  # at the start
 
+    @property
+    def id(self) -> str:
+        return self.segment.id
+
+    @property
+    def label(self) -> str:
+        return self.segment.label
+
+    @property
+    def start_s(self) -> float:
+        return self.segment.start_s
+
+    @property
+    def first_frame(self) -> int:
+        return self.segment.first_frame
+
+    @property
+    def end_s(self) -> float | None:
+        return self.segment.end_s if self.kind is EventKind.END else None
+
+    @property
+    def last_frame(self) -> int | None:
+        return self.segment.last_frame if self.kind is EventKind.END else None
+
     def as_dict(self) -> dict:
-        return {"type": f"segment_{self.kind}", **{k: v for k, v in asdict(self).items() if k != "kind" and v is not None}}
+        """The event as webhooks and MQTT send it."""
+        segment = self.segment.as_dict()
+        fields = ["id", "label", "start_s", "first_frame", "start_wall_time"]
+        if self.kind is EventKind.END:
+            fields += ["end_s", "last_frame", "end_wall_time", "frames"]
+        out = {"type": f"segment_{self.kind}", "source": self.source, **{k: segment[k] for k in fields}}
+        if self.confidence is not None:
+            out["confidence"] = round(self.confidence, 4)
+        return out

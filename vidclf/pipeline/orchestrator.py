@@ -43,12 +43,13 @@ from rich.console import Console
 from vidclf.config import Config, SmoothingConfig, StreamConfig, override
 from vidclf.core.frame_queue import FrameQueue
 from vidclf.core.metrics import PipelineStats
+from vidclf.core.records import iso_time
 from vidclf.core.states import EndedBy, SourceKind
 from vidclf.errors import VidclfError
 from vidclf.pipeline.renderer import Renderer
 from vidclf.pipeline.signals import SignalStop, StartupInterrupted
 from vidclf.pipeline.summary import RunSummary, StreamSummary
-from vidclf.runtime.classifier import Classifier, default_labels_path, load_classifier
+from vidclf.runtime.classifier import Classifier, default_labels_path, load_classifier, model_sha256
 from vidclf.sinks.dashboard import Dashboard
 from vidclf.sinks.events import Sink
 from vidclf.sinks.mosaic import Mosaic
@@ -298,6 +299,7 @@ def _release(opened: list[Opened]) -> None:
 def _start(cfg, console, stop, signals, classifiers, opened: list[Opened], show_window: bool, extra: list[Sink]) -> RunSummary:
     """Open the shared outputs (window, browser view), build every stream, run them."""
     labels = classifiers[0].labels
+    model = {"path": str(cfg.model.path), "sha256": model_sha256(cfg.model.path)}
     # results on stdout (--results -) and a dashboard on the same terminal would interleave
     auto_dashboard = cfg.dashboard.enabled == "auto" and console.is_terminal and cfg.output.results != STDOUT
     dashboard_on = cfg.dashboard.enabled == "on" or auto_dashboard
@@ -310,7 +312,7 @@ def _start(cfg, console, stop, signals, classifiers, opened: list[Opened], show_
         view = _browser_view(cfg, opened, labels)  # before any output file: a busy port fails first
         for i, (stream, stream_stop) in enumerate(zip(opened, stream_stops, strict=True)):
             shared = ([mosaic.tiles[i]] if mosaic is not None else []) + ([view.views[stream.plan.name]] if view else [])
-            parts.append(build_stream(stream, console, stream_stop, shared + extra, labels, dashboard_on))
+            parts.append(build_stream(stream, console, stream_stop, shared + extra, labels, dashboard_on, model))
     except BaseException:
         _release(opened[len(parts) :])
         for built in parts:
@@ -352,8 +354,31 @@ def _want_progress(cfg: Config, info, dashboard_on: bool) -> bool:
     return cfg.dashboard.progress == "on" or sys.stderr.isatty()
 
 
+def _slug(cfg: Config, spec: SourceSpec) -> str:
+    """The stream as a topic level and id prefix: no URL, no credentials."""
+    return safe_name(cfg.events.name) if cfg.events.name else spec.safe_name
+
+
+def _about(cfg: Config, spec: SourceSpec, decoder: LabelDecoder, model: dict) -> dict:
+    """What a stream's summary says of its run, so that its results can be traced and matched:
+    the source (credentials masked), the model file and its SHA-256, the settings that decide
+    the labels, and the start on the wall clock."""
+    settings = {
+        "model": {key: getattr(cfg.model, key) for key in ("classify_fps", "input_fit", "max_batch")},
+        "smoothing": {**dataclasses.asdict(cfg.smoothing), "class_thresholds": dict(decoder.class_thresholds)},
+        "source": {key: getattr(cfg.source, key) for key in ("realtime", "loop")},
+    }
+    return {"source": str(spec), "model": model, "started": iso_time(time.time()), "settings": settings}
+
+
 def build_stream(
-    stream: Opened, console: Console, stop: threading.Event, shared: list[Sink], labels: list[str], dashboard_on: bool
+    stream: Opened,
+    console: Console,
+    stop: threading.Event,
+    shared: list[Sink],
+    labels: list[str],
+    dashboard_on: bool,
+    model: dict | None = None,
 ) -> StreamParts:
     """Everything one stream needs, from an opened source; on failure the outputs it opened
     are closed (the source and ``shared`` are the caller's)."""
@@ -370,8 +395,8 @@ def build_stream(
 
     own: list[Sink] = []
     try:
-        topic_name = cfg.events.name or spec.safe_name  # a topic level: no URL, no credentials
-        own = open_sinks(cfg, StreamContext(topic_name, str(spec), labels, info.fps, stats))
+        about = _about(cfg, spec, stream.decoder, model)
+        own = open_sinks(cfg, StreamContext(_slug(cfg, spec), str(spec), labels, info.fps, stats, about))
     except BaseException:
         close_quietly(own)  # the caller closes the shared ones and releases the source
         raise
@@ -385,7 +410,7 @@ def build_stream(
     labeler = FrameLabeler(smoother, stream.decoder)
     channel = Channel(frames, predictions, stats, labeler, stop, cuts, cfg.model.classify_fps, live)
     event_name = cfg.events.name or spec.short_name
-    renderer = Renderer(predictions, labels, stop, stats, cfg.display.top_k, sinks, event_name)
+    renderer = Renderer(predictions, labels, stop, stats, cfg.display.top_k, sinks, event_name, _slug(cfg, spec))
     recording = next((sink.recorder for sink in own if isinstance(sink, RecordingSink)), None)
     return StreamParts(stream.plan.name, cfg, spec, info, stats, frames, grabber, channel, renderer, recording)
 

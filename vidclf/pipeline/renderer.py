@@ -14,6 +14,7 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -21,12 +22,11 @@ import time
 from vidclf.core.frame_queue import FrameQueue
 from vidclf.core.messages import END_OF_STREAM, Prediction, StreamReset
 from vidclf.core.metrics import PipelineStats
-from vidclf.core.records import FrameResult, SegmentEvent
+from vidclf.core.records import FrameResult, Segment, SegmentEvent, SegmentTracker
 from vidclf.core.states import EventKind, SourceState
 from vidclf.errors import VidclfError
 from vidclf.sinks.events import Sink, SinkGuard
 from vidclf.sinks.overlay import draw_overlay, top_k
-from vidclf.sinks.results import SegmentTracker
 
 
 class Renderer:
@@ -39,6 +39,7 @@ class Renderer:
         k: int = 3,
         sinks: list[Sink] | None = None,
         source_name: str = "",
+        segment_prefix: str = "stream",
     ):
         self.predictions, self.labels, self.stop, self.stats, self.k = predictions, labels, stop, stats, k
         self.sinks, self.source_name = list(sinks or []), source_name
@@ -46,7 +47,7 @@ class Renderer:
         self.cpu_s = 0.0
         self.finished_at: float | None = None  # time.monotonic() when run() returned
         self.error: str | None = None  # a failed write (recording or results): the run stops
-        self.segments = SegmentTracker()
+        self.segments = SegmentTracker(segment_prefix)  # segment ids: <prefix>-1, <prefix>-2, ...
         self.guard = SinkGuard()  # a failing sink is counted, never the end of the run
         self._t0: float | None = None
 
@@ -71,11 +72,12 @@ class Renderer:
         # a file's segments sit on the video's own timeline, a live source's on the clock
         position = prediction.frame.position_s
         timeline_s = prediction.frame.captured_at - self._t0 if position is None else position
-        ended, started = self.segments.add(prediction.frame.index, timeline_s, self.stats.label)
+        wall_time = time.time() - (time.monotonic() - prediction.frame.captured_at)  # the capture, on the wall clock
+        ended, started = self.segments.add(prediction.frame.index, timeline_s, self.stats.label, wall_time)
         if self.sinks:  # someone takes the frame's one record
-            self._to_sinks(self._result(prediction, annotated, latency_ms), ended, started)
+            self._to_sinks(self._result(prediction, annotated, latency_ms, wall_time), ended, started)
 
-    def _result(self, prediction: Prediction, annotated, latency_ms: float) -> FrameResult:
+    def _result(self, prediction: Prediction, annotated, latency_ms: float, wall_time: float) -> FrameResult:
         frame = prediction.frame
         return FrameResult(
             frame_index=frame.index,
@@ -89,7 +91,7 @@ class Renderer:
             image=annotated,
             scene_cut=prediction.scene_cut,
             classified=prediction.classified,
-            wall_time=time.time() - (time.monotonic() - frame.captured_at),  # the capture, on the wall clock
+            wall_time=wall_time,
         )
 
     def _to_sinks(self, result: FrameResult, ended, started) -> None:
@@ -103,11 +105,9 @@ class Renderer:
                 self.guard.call(sink, sink.on_segment, event)
             self.guard.call(sink, sink.on_frame, result)
 
-    def _segment_event(self, kind: EventKind, segment, confidence: float | None = None) -> SegmentEvent:
-        name, label, start, first = self.source_name, segment.label, segment.start_s, segment.first_frame
-        if kind is EventKind.START:
-            return SegmentEvent(EventKind.START, name, label, start, first, confidence=confidence)
-        return SegmentEvent(EventKind.END, name, label, start, first, segment.end_s, segment.last_frame)
+    def _segment_event(self, kind: EventKind, segment: Segment, confidence: float | None = None) -> SegmentEvent:
+        # a copy: the tracker goes on extending the segment it keeps
+        return SegmentEvent(kind, self.source_name, dataclasses.replace(segment), confidence)
 
     def run(self) -> None:
         cpu_started = time.thread_time()

@@ -166,6 +166,21 @@ class OnnxClassifier:
         return self.session.run(None, {self._input: images})[0]
 
 
+def model_sha256(path: str | Path) -> str | None:
+    """The model file's SHA-256 (hex), which names exactly what classified a run; None when
+    the file cannot be read (a stand-in classifier)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
 def load_classifier(model_path: str | Path, labels_path: str | Path | None = None, threads: int = 2) -> Classifier:
     """Load a classifier and check that its labels match its outputs.
 

@@ -4,7 +4,7 @@ Each row is a frame's :class:`~vidclf.core.records.FrameResult` (``as_dict()``):
 capture time (seconds since the stream started), position in the video file (files only), the
 smoothed label and confidence, the raw top-k, inference and capture->overlay latency, whether the
 model saw the frame, and the capture's wall-clock time (ISO 8601, UTC). At the end,
-:class:`SegmentTracker` turns the smoothed labels into segments (runs of one label), written
+:class:`~vidclf.core.records.SegmentTracker` turns the smoothed labels into segments (runs of one label), written
 next to the results as ``<results>.summary.json``.
 
 Usage::
@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from vidclf.core.records import FrameResult, SegmentEvent
@@ -32,42 +31,6 @@ from vidclf.errors import VidclfError
 from vidclf.sinks.events import Sink
 from vidclf.sinks.outputs import STDOUT, summary_path
 from vidclf.sinks.terminal import detach
-
-
-@dataclass
-class Segment:
-    label: str
-    first_frame: int
-    last_frame: int
-    start_s: float
-    end_s: float
-
-    @property
-    def frames(self) -> int:
-        return self.last_frame - self.first_frame + 1
-
-
-class SegmentTracker:
-    """Collapse a stream of (frame, time, label) into runs of the same label."""
-
-    def __init__(self):
-        self.segments: list[Segment] = []
-
-    def add(self, frame: int, t: float, label: str) -> tuple[Segment | None, Segment | None]:
-        """Extend the current segment, or end it and start another: returns (ended, started).
-
-        A timeline that goes back (a ``--loop`` file starting again) also starts a segment,
-        so that every segment is one stretch of the file, with ``start_s <= end_s``."""
-        last = self.segments[-1] if self.segments else None
-        if last is not None and last.label == label and t >= last.end_s:
-            last.last_frame, last.end_s = frame, t
-            return None, None
-        started = Segment(label, frame, frame, t, t)
-        self.segments.append(started)
-        return last, started
-
-    def as_dicts(self) -> list[dict]:
-        return [{**asdict(s), "frames": s.frames} for s in self.segments]
 
 
 class ResultsWriter:
@@ -123,10 +86,11 @@ class ResultsWriter:
             pass  # the buffered tail is lost with the disk; the row count below says so
         raise VidclfError(f"cannot write results {self.path}: {exc.strerror or exc}; it holds {self.rows} rows") from None
 
-    def close(self, segments: list[dict] | None = None) -> None:
-        """Close the file and write ``<results>.summary.json`` with ``segments``."""
+    def close(self, segments: list[dict] | None = None, about: dict | None = None) -> None:
+        """Close the file and write ``<results>.summary.json``: ``about`` the run (source,
+        model, settings, start), the frame count and ``segments``."""
+        self.summary = {**(about or {}), "frames": self.rows, "segments": segments or []}
         if self.to_stdout:  # standard output stays open; the segments are in the run summary
-            self.summary = {"frames": self.rows, "segments": segments or []}
             return
         if self._file.closed:
             return
@@ -134,7 +98,6 @@ class ResultsWriter:
             self._file.close()
         except OSError as exc:
             self._fail(exc)
-        self.summary = {"frames": self.rows, "segments": segments or []}
         path = summary_path(self.path)
         try:
             path.write_text(json.dumps(self.summary, indent=1) + "\n")
@@ -148,8 +111,9 @@ class ResultsSink(Sink):
 
     output_name = "results"
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, about: dict | None = None):
         self.writer = ResultsWriter(path)
+        self.about = about  # what the summary says of the run: source, model, settings, start
         self.segments: list[dict] = []
 
     def on_frame(self, result: FrameResult) -> None:
@@ -157,8 +121,7 @@ class ResultsSink(Sink):
 
     def on_segment(self, event: SegmentEvent) -> None:
         if event.kind is EventKind.END:
-            segment = Segment(event.label, event.first_frame, event.last_frame, event.start_s, event.end_s)
-            self.segments.append({**asdict(segment), "frames": segment.frames})
+            self.segments.append(event.segment.as_dict())
 
     def close(self) -> None:
-        self.writer.close(self.segments)
+        self.writer.close(self.segments, self.about)

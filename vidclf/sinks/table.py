@@ -41,6 +41,7 @@ class StreamContext:
     labels: list[str]
     fps: float | None = None  # as the source reports it (None: measured by the recording)
     stats: PipelineStats | None = None  # the stream's meters (the dashboard's recorded count)
+    about: dict | None = None  # the run as summaries name it: source, model and its sha256, settings, start
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,9 @@ OUTPUTS: tuple[OutputRow, ...] = (
     OutputRow("events.mqtt", _check_mqtt, lambda c, s: MqttSink(c.events.mqtt, c.events.mqtt_topic, s.name)),
     # opened last: the file exists from here on, so every output that can fail to open has first
     OutputRow(
-        "output.results", lambda c: ResultsWriter.check_suffix(c.output.results), lambda c, s: ResultsSink(c.output.results)
+        "output.results",
+        lambda c: ResultsWriter.check_suffix(c.output.results),
+        lambda c, s: ResultsSink(c.output.results, s.about),
     ),
     OutputRow("serve.address", _check_serve, None),
 )

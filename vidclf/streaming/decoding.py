@@ -49,6 +49,7 @@ class LabelDecoder:
         if unknown:
             raise ValueError(f"thresholds for classes the model does not have: {', '.join(sorted(unknown))}")
         self.labels = labels
+        self.class_thresholds = dict(class_thresholds or {})  # the per-class ones in force (model's and config's)
         self.thresholds = np.array([(class_thresholds or {}).get(name, threshold) for name in labels], np.float32)
         self.background = set(background) & set(labels)  # names a model does not have are ignored
         self.hysteresis_s, self.min_segment_s = hysteresis_s, min_segment_s
