@@ -10,8 +10,8 @@ from conftest import ROOT
 
 from vidclf.core.frame_queue import FrameQueue
 from vidclf.core.messages import END_OF_STREAM, StreamReset
-from vidclf.errors import VidclfError
 from vidclf.core.records import SegmentTracker
+from vidclf.errors import VidclfError
 from vidclf.streaming.smoothing import ExponentialAverage, RollingMean, make_smoother
 from vidclf.streaming.source import backoff_delays, parse_source
 
