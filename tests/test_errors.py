@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -135,3 +136,22 @@ def test_errors_do_not_leave_partial_outputs(tmp_path):
 
 def test_display_required_without_display():
     assert_one_line_error(stream("--display"), "no display is available")
+
+
+@pytest.mark.slow
+def test_log_lines_carry_a_utc_time_off_a_terminal_and_can_be_json():
+    """A service's log (stderr not a terminal) gets timestamped lines; --log-format json one
+    JSON object a line. The receiver here refuses every connection, so the webhook warns."""
+    import json
+
+    closed = "http://127.0.0.1:1/hook"
+    text = run_cli("stream_classify.py", "--no-display", "--webhook", closed)
+    assert text.returncode == 0, text.stderr[-2000:]
+    warnings = [line for line in text.stderr.splitlines() if "warning: webhook" in line]
+    assert warnings and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z warning: webhook ", w) for w in warnings)
+    as_json = run_cli("stream_classify.py", "--no-display", "--webhook", closed, "--log-format", "json")
+    assert as_json.returncode == 0, as_json.stderr[-2000:]
+    records = [json.loads(line) for line in as_json.stderr.splitlines() if line.startswith("{")]
+    assert records and all(set(r) == {"time", "level", "message"} and r["level"] == "warning" for r in records)
+    assert all(r["time"].endswith("Z") and r["message"].startswith("webhook ") for r in records)
+    assert not [line for line in as_json.stderr.splitlines() if "warning" in line and not line.startswith("{")]

@@ -176,3 +176,102 @@ def test_source_back_at_another_resolution_is_letterboxed_and_reported(tmp_path,
     # the square frames are centred with their aspect kept: black bars left and right, not stretched
     assert last[:, : w // 8].mean() < 3 and last[:, -w // 8 :].mean() < 3
     assert last[:, w // 2 - 20 : w // 2 + 20].mean() > 30
+
+
+def _scrape(port: int) -> dict[tuple[str, tuple], float]:
+    """/metrics read with prometheus_client's own parser: {(sample name, labels): value}."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _health(port: int) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+    except urllib.error.URLError:  # not listening yet (still starting)
+        return 0, ""
+
+
+@pytest.mark.slow
+def test_metrics_move_during_a_live_run_and_healthz_turns_503_while_the_camera_is_gone(tmp_path, rtsp_server):
+    from servers import free_port
+
+    port = free_port()
+    proc, _video, results = start_live(
+        tmp_path, rtsp_server.url, "--metrics", f"127.0.0.1:{port}", "--name", "court1", "--give-up-after", "60",
+        "--read-timeout", "1.5",
+    )  # fmt: skip
+    try:
+        wait_rows(results, 60)
+        stream = (("stream", "court1"),)
+        first = _scrape(port)
+        time.sleep(1.5)
+        second = _scrape(port)
+        assert second[("vidclf_frames_total", stream)] > first[("vidclf_frames_total", stream)] >= 60
+        assert second[("vidclf_frames_classified_total", stream)] > 0
+        assert second[("vidclf_latency_seconds_count", stream)] == second[("vidclf_frames_total", stream)]
+        assert second[("vidclf_source_up", stream)] == 1.0 and second[("vidclf_fps", stream)] > 10
+        shown = [labels for (name, labels), value in second.items() if name == "vidclf_label" and value == 1.0]
+        assert len(shown) == 1  # one label shown at a time
+        assert _health(port) == (200, "ok\n")
+
+        rtsp_server.kill()  # the camera goes away: not healthy, and why
+        deadline = time.monotonic() + 20
+        while (status := _health(port))[0] == 200 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert status[0] == 503 and status[1].startswith("court1: "), status
+        assert _scrape(port)[("vidclf_source_up", stream)] == 0.0
+
+        rtsp_server.start()  # back: healthy again, and the reconnect is counted
+        deadline = time.monotonic() + 40
+        while (status := _health(port))[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert status == (200, "ok\n")
+        assert _scrape(port)[("vidclf_reconnects", stream)] >= 1
+    finally:
+        summary = sigterm(proc)
+    assert summary["reconnects"] >= 1
+
+
+@pytest.mark.slow
+def test_give_up_after_0_waits_for_a_camera_that_is_down_at_start(tmp_path, rtsp_frames):
+    """--give-up-after 0: a camera that is not there at start is waited for (unhealthy,
+    state 'waiting'), then classified once it comes up; without it, the same start is one error line."""
+    from servers import free_port
+
+    camera = RtspServer(rtsp_frames, fps=30)  # not started: nothing answers on its port yet
+    refused = run_cli("stream_classify.py", "--source", camera.url, "--no-display", "--open-timeout", "2")
+    assert_one_line_error(refused, "cannot open stream")
+    port = free_port()
+    proc, _video, results = start_live(
+        tmp_path, camera.url, "--give-up-after", "0", "--metrics", f"127.0.0.1:{port}", "--name", "gate",
+        "--open-timeout", "2", "--no-display",
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while (status := _health(port))[0] != 503 and time.monotonic() < deadline:
+            time.sleep(0.3)  # the metrics port opens once start-up is done
+        assert status[0] == 503 and status[1].startswith("gate: waiting"), status
+        time.sleep(3)
+        assert proc.poll() is None and not results.read_text().strip()  # still waiting, nothing made up
+        camera.start()
+        wait_rows(results, 30, timeout=60)
+        assert _health(port) == (200, "ok\n")
+    finally:
+        summary = sigterm(proc)
+        camera.stop()
+    assert summary["ended_by"] == "SIGTERM" and summary["reconnects"] == 0 and summary["shown"] >= 30

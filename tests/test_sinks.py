@@ -362,3 +362,41 @@ def test_progress_bar_counts_the_file_frames_on_stderr():
     assert result.returncode == 0, result.stderr[-2000:]
     assert re.search(r"basketball_gym_shooting\.mp4 .* 300/300 frames .*ETA", result.stderr), result.stderr[-2000:]
     assert "300/300" not in result.stdout  # stdout keeps only the summary
+
+
+def test_the_browser_view_port_answers_metrics_and_health_behind_its_token():
+    """/metrics and /healthz on the --serve port: a stalled stream is 503 with its reason,
+    a frame makes it healthy, and the counters follow the frames; the token guards them."""
+    import numpy as np
+
+    from vidclf.core.frame_queue import FrameQueue
+    from vidclf.core.metrics import PipelineStats
+    from vidclf.core.records import FrameResult
+    from vidclf.core.states import SourceState
+    from vidclf.sinks.metrics import RunMetrics
+
+    metrics = RunMetrics()
+    stats = PipelineStats()
+    sink = metrics.stream("court1", stats, FrameQueue(4, drop_oldest=True), stall_s=5.0)
+    view = BrowserView("127.0.0.1:0", "s3cret", {"court1": "rtsp://cam/1"}, metrics=metrics)
+    base = f"http://127.0.0.1:{view.port}"
+    try:
+        assert _get(f"{base}/metrics")[0] == 403  # the view's token guards them too
+        status, body = _get(f"{base}/healthz?token=s3cret")
+        assert status == 503  # still opening: no frame yet
+        stats.source_state = SourceState.STREAMING
+        image = np.zeros((8, 8, 3), np.uint8)
+        for i, label in enumerate(["tennis", "tennis", "uncertain"]):
+            sink.on_frame(FrameResult(i, i / 30, None, label, 0.9, [], 4.0, 20.0, image, classified=i != 1))
+        assert _get(f"{base}/healthz?token=s3cret") == (200, b"ok\n")
+        status, body = _get(f"{base}/metrics?token=s3cret")
+        text = body.decode()
+        assert status == 200 and 'vidclf_frames_total{stream="court1"} 3.0' in text
+        assert 'vidclf_frames_classified_total{stream="court1"} 2.0' in text
+        assert 'vidclf_label{label="tennis",stream="court1"} 0.0' in text
+        assert 'vidclf_label{label="uncertain",stream="court1"} 1.0' in text
+        stats.source_state = SourceState.RECONNECTING
+        status, _ = _get(f"{base}/healthz?token=s3cret")
+        assert status == 503
+    finally:
+        view.close()

@@ -104,7 +104,12 @@ class SourceConfig:
     reconnect_initial_s: float = _opt(0.5, "first wait before a reconnect (then doubled, with jitter)", min=0.0, max=3600.0)
     reconnect_max_s: float = _opt(8.0, "longest wait between reconnects", min=0.0, max=3600.0)
     give_up_after_s: float = _opt(
-        60.0, "seconds a lost live source may stay away (0: try forever)", flag="--give-up-after", group="live", min=0.0, max=1e7
+        60.0,
+        "seconds a lost live source may stay away (0: wait forever, also for a camera down at start)",
+        flag="--give-up-after",
+        group="live",
+        min=0.0,
+        max=1e7,
     )
     decode_threads: int = _opt(
         0,
@@ -194,6 +199,12 @@ class ServeConfig:
     address: str | None = _opt(None, "browser view at host:port (e.g. 127.0.0.1:8080)", flag="--serve", group="outputs")
     token: str | None = _opt(
         None, "token the browser view requires (made up when bound beyond localhost)", flag="--serve-token", group="outputs"
+    )
+    metrics: str | None = _opt(
+        None,
+        "Prometheus /metrics and /healthz at host:port (the browser view's port has them too)",
+        flag="--metrics",
+        group="outputs",
     )
     max_fps: float = _opt(15.0, "most frames a second sent to each viewer", min=0.1, max=120.0)
     jpeg_quality: int = _opt(80, "JPEG quality of the browser view", min=10, max=100)

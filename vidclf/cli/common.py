@@ -92,6 +92,13 @@ def add_common_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="config file (default: the bundled config.yaml)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more detail; -v also shows native libraries' messages")
     p.add_argument("-q", "--quiet", action="store_true", help="errors only: no summary, warnings or progress")
+    p.add_argument(
+        "--log-format",
+        choices=("auto", "text", "json"),
+        default="auto",
+        help="log lines: text with a UTC timestamp, or one JSON object each (auto: plain on a terminal, "
+        "timestamped text otherwise, as a service's log wants)",
+    )
 
 
 # --help lists the generated flags in these groups, in this order
@@ -235,17 +242,49 @@ def silence_native_stderr() -> None:
     sys.stderr = open(saved, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8", errors="backslashreplace", closefd=True)
 
 
-def configure_logging(verbose: int, quiet: bool) -> None:
-    """``vidclf`` logger to stderr: warnings by default, info with -v, debug with -vv, errors with -q."""
+def configure_logging(verbose: int, quiet: bool, log_format: str = "auto") -> None:
+    """``vidclf`` logger to stderr: warnings by default, info with -v, debug with -vv, errors
+    with -q. On a terminal a line is ``warning: ...``; elsewhere (a service's log, a file) it
+    starts with the UTC time, or is one JSON object (``--log-format json``)."""
     level = logging.ERROR if quiet else logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    if log_format == "auto":
+        try:
+            log_format = "plain" if sys.stderr.isatty() else "text"
+        except (AttributeError, ValueError):  # stderr closed or None (started with 2>&-)
+            log_format = "text"
     handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.setFormatter(_JsonFormatter() if log_format == "json" else _TextFormatter(timestamps=log_format == "text"))
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
-    logging.addLevelName(logging.WARNING, "warning")
-    logging.addLevelName(logging.INFO, "info")
-    logging.addLevelName(logging.DEBUG, "debug")
+
+
+class _TextFormatter(logging.Formatter):
+    """``warning: message``, after the UTC time (ms) when ``timestamps``."""
+
+    LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning", logging.ERROR: "error"}
+
+    def __init__(self, timestamps: bool):
+        super().__init__()
+        self.timestamps = timestamps
+
+    def format(self, record: logging.LogRecord) -> str:
+        from vidclf.core.records import iso_time
+
+        line = f"{self.LEVELS.get(record.levelno, record.levelname.lower())}: {record.getMessage()}"
+        return f"{iso_time(record.created)} {line}" if self.timestamps else line
+
+
+class _JsonFormatter(logging.Formatter):
+    """One JSON object a line: ``{"time": ..., "level": ..., "message": ...}``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        from vidclf.core.records import iso_time
+
+        level = _TextFormatter.LEVELS.get(record.levelno, record.levelname.lower())
+        return json.dumps({"time": iso_time(record.created), "level": level, "message": record.getMessage()})
 
 
 class _StderrHandler(logging.Handler):

@@ -77,7 +77,7 @@ def _fill_closed_std_descriptors() -> None:
 
 def _execute(args: argparse.Namespace) -> int:
     _fill_closed_std_descriptors()
-    configure_logging(args.verbose, args.quiet)
+    configure_logging(args.verbose, args.quiet, args.log_format)
     quiet_tensorflow()
     if not args.verbose:
         silence_native_stderr()

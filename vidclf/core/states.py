@@ -18,6 +18,7 @@ class SourceState(StrEnum):
     """Where a stream's source is (the dashboard, the overlay and the browser view show it)."""
 
     OPENING = "opening"
+    WAITING = "waiting"  # down at start, waited for (source.give_up_after_s = 0)
     STREAMING = "streaming"
     RECONNECTING = "reconnecting"
     ENDED = "ended"

@@ -30,6 +30,7 @@ Usage::
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import sys
 import threading
@@ -52,11 +53,12 @@ from vidclf.pipeline.summary import RunSummary, StreamSummary
 from vidclf.runtime.classifier import Classifier, default_labels_path, load_classifier, model_sha256
 from vidclf.sinks.dashboard import Dashboard
 from vidclf.sinks.events import Sink
+from vidclf.sinks.metrics import RunMetrics
 from vidclf.sinks.mosaic import Mosaic
 from vidclf.sinks.outputs import STDOUT, check_outputs, summary_path
 from vidclf.sinks.progress import ProgressSink
 from vidclf.sinks.record import Recorder, RecordingSink
-from vidclf.sinks.serve import BrowserView
+from vidclf.sinks.serve import BrowserView, MetricsServer
 from vidclf.sinks.table import StreamContext, check_settings, close_quietly, open_sinks
 from vidclf.sinks.terminal import safe_print, write_text
 from vidclf.sinks.window import Window, display_available
@@ -66,12 +68,16 @@ from vidclf.streaming.scene_cut import SceneCutDetector
 from vidclf.streaming.smoothing import make_smoother
 from vidclf.streaming.source import (
     FrameGrabber,
+    SourceInfo,
     SourceSpec,
     decoding_threads,
     open_source_interruptibly,
     parse_source,
     safe_name,
+    waits_forever,
 )
+
+log = logging.getLogger("vidclf")
 
 JOIN_TIMEOUT_S = 5.0
 GRABBER_JOIN_TIMEOUT_S = 1.0
@@ -219,7 +225,8 @@ class Opened:
     first_frame: object
 
     def release(self) -> None:
-        self.capture.release()
+        if self.capture is not None:  # None: a live source waited for, not open yet
+            self.capture.release()
 
 
 @dataclass
@@ -271,7 +278,7 @@ def run_pipeline(
             for plan in plans:
                 decoder = make_decoder(plan.cfg.smoothing, classifiers[0].labels, model_thresholds)
                 spec = parse_source(plan.cfg.source.source)
-                got = open_source_interruptibly(spec, plan.cfg.source, stop)
+                got = _open_or_wait(spec, plan.cfg, stop)
                 if got is None:
                     break
                 opened.append(Opened(plan, spec, decoder, *got))
@@ -291,6 +298,18 @@ def run_pipeline(
         return _start(cfg, console, stop, signals, classifiers, opened, show_window, extra)
 
 
+def _open_or_wait(spec: SourceSpec, cfg: Config, stop: threading.Event):
+    """The source opened (capture, info, first frame), None on stop; a live source that is
+    down and waited for forever (``give_up_after_s = 0``) starts unopened: its grabber waits."""
+    try:
+        return open_source_interruptibly(spec, cfg.source, stop)
+    except VidclfError as exc:
+        if not waits_forever(spec, cfg.source):
+            raise
+        log.warning("%s; waiting for it (source.give_up_after_s = 0)", exc)
+        return None, SourceInfo.not_yet_open(), None
+
+
 def _release(opened: list[Opened]) -> None:
     for stream in opened:
         stream.release()
@@ -305,46 +324,59 @@ def _start(cfg, console, stop, signals, classifiers, opened: list[Opened], show_
     dashboard_on = cfg.dashboard.enabled == "on" or auto_dashboard
     stream_stops = [threading.Event() for _ in opened]
     parts: list[StreamParts] = []
-    mosaic = view = None
+    mosaic = view = metrics_server = None
+    metrics = RunMetrics() if cfg.serve.address or cfg.serve.metrics else None
     try:
         window = open_window(cfg, console, show_window)  # once every source is open: no empty window while cameras connect
         mosaic = Mosaic([o.plan.name for o in opened], window) if window is not None else None
-        view = _browser_view(cfg, opened, labels)  # before any output file: a busy port fails first
+        # servers before any output file: a busy port fails first
+        view = _browser_view(cfg, opened, labels, metrics)
+        metrics_server = _metrics_server(cfg, metrics)
         for i, (stream, stream_stop) in enumerate(zip(opened, stream_stops, strict=True)):
             shared = ([mosaic.tiles[i]] if mosaic is not None else []) + ([view.views[stream.plan.name]] if view else [])
-            parts.append(build_stream(stream, console, stream_stop, shared + extra, labels, dashboard_on, model))
+            parts.append(build_stream(stream, console, stream_stop, shared + extra, labels, dashboard_on, model, metrics))
     except BaseException:
         _release(opened[len(parts) :])
         for built in parts:
-            built.grabber.capture.release()
+            if built.grabber.capture is not None:
+                built.grabber.capture.release()
             built.renderer.close()
         if not parts:
             close_quietly(extra)
-        _close_shared(mosaic, view)
+        _close_shared(mosaic, view, metrics_server)
         raise
     try:
         return _run(cfg, console, stop, stream_stops, signals, classifiers, parts, mosaic, dashboard_on)
     finally:
-        _close_shared(mosaic, view)
+        _close_shared(mosaic, view, metrics_server)
 
 
-def _browser_view(cfg: Config, opened: list[Opened], labels: list[str]) -> BrowserView | None:
-    """One server for every stream's browser view (``--serve``)."""
+def _browser_view(cfg: Config, opened: list[Opened], labels: list[str], metrics: RunMetrics | None) -> BrowserView | None:
+    """One server for every stream's browser view (``--serve``), with /metrics and /healthz."""
     if not cfg.serve.address:
         return None
     serve = cfg.serve
     sources = {stream.plan.name: str(stream.spec) for stream in opened}
-    view = BrowserView(serve.address, serve.token, sources, serve.max_fps, serve.jpeg_quality, labels)
+    view = BrowserView(serve.address, serve.token, sources, serve.max_fps, serve.jpeg_quality, labels, metrics)
     write_text(f"browser view: {view.url}\n", sys.stderr)  # stderr: stdout may carry --results -
     return view
 
 
-def _close_shared(mosaic: Mosaic | None, view: BrowserView | None) -> None:
-    """The window and the browser view, which outlive every stream's renderer."""
-    if mosaic is not None:
-        mosaic.close()
-    if view is not None:
-        view.close()
+def _metrics_server(cfg: Config, metrics: RunMetrics | None) -> MetricsServer | None:
+    """``--metrics HOST:PORT``: /metrics and /healthz on a port of their own."""
+    if not cfg.serve.metrics or metrics is None:
+        return None
+    server = MetricsServer(cfg.serve.metrics, cfg.serve.token, metrics)
+    token = f" (bearer token {server.token})" if server.token else ""
+    write_text(f"metrics: {server.url}{token}\n", sys.stderr)
+    return server
+
+
+def _close_shared(*shared) -> None:
+    """The window and the servers, which outlive every stream's renderer."""
+    for thing in shared:
+        if thing is not None:
+            thing.close()
 
 
 def _want_progress(cfg: Config, info, dashboard_on: bool) -> bool:
@@ -379,6 +411,7 @@ def build_stream(
     labels: list[str],
     dashboard_on: bool,
     model: dict | None = None,
+    metrics: RunMetrics | None = None,
 ) -> StreamParts:
     """Everything one stream needs, from an opened source; on failure the outputs it opened
     are closed (the source and ``shared`` are the caller's)."""
@@ -392,6 +425,8 @@ def build_stream(
     predictions = FrameQueue(cfg.source.queue_size, drop_oldest=False)
     smoother = make_smoother(cfg.smoothing.mode, cfg.smoothing.size, cfg.smoothing.ema_alpha, cfg.smoothing.window_s)
     cuts = SceneCutDetector(cfg.smoothing.scene_cut_threshold) if cfg.smoothing.scene_cut else None
+    if metrics is not None:  # no frame for read_timeout_s: the health check says so
+        shared = [*shared, metrics.stream(stream.plan.name, stats, frames, cfg.source.read_timeout_s)]
 
     own: list[Sink] = []
     try:

@@ -25,7 +25,12 @@ from vidclf.core.metrics import PipelineStats
 from vidclf.core.states import SourceState
 from vidclf.sinks.terminal import detach
 
-STATE_STYLES = {SourceState.STREAMING: "green", SourceState.RECONNECTING: "yellow", SourceState.FAILED: "red"}
+STATE_STYLES = {
+    SourceState.STREAMING: "green",
+    SourceState.RECONNECTING: "yellow",
+    SourceState.WAITING: "yellow",
+    SourceState.FAILED: "red",
+}
 
 
 def render_dashboard(stats: PipelineStats, frames: FrameQueue, source: str, model: str) -> Table:

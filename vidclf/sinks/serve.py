@@ -49,6 +49,8 @@ from vidclf.core.records import FrameResult, SegmentEvent
 from vidclf.core.states import EventKind
 from vidclf.errors import VidclfError
 from vidclf.sinks.events import Sink
+from vidclf.sinks.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from vidclf.sinks.metrics import RunMetrics
 from vidclf.sinks.network import parse_host_port
 
 log = logging.getLogger("vidclf")
@@ -180,13 +182,13 @@ class _HttpService:
     """The HTTP server, its access token and the page; ``resolve`` maps a path to
     ``(view, path inside the view)``, or ``(None, path)`` for the service's own routes."""
 
-    def __init__(self, address: str, token: str | None, resolve, index=None):
+    def __init__(self, address: str, token: str | None, resolve, index=None, metrics: RunMetrics | None = None):
         host, port = parse_address(address)
         token = check_token(token)
         if token is None and not is_loopback(host):
             # bound beyond this machine: nobody may watch without the token
             token = secrets.token_urlsafe(16)
-        self.token, self.resolve, self.index = token, resolve, index
+        self.token, self.resolve, self.index, self.metrics = token, resolve, index, metrics
         self.host, self.loopback = host, is_loopback(host)
         self._page = resources.files("vidclf.sinks.web").joinpath("index.html").read_text(encoding="utf-8")
         try:
@@ -222,6 +224,18 @@ class _HttpService:
             given = given or bearer[7:]
         return hmac.compare_digest(given.encode(), self.token.encode())
 
+    def service_route(self, path: str) -> tuple[int, str, bytes] | None:
+        """``/metrics`` and ``/healthz`` when the run keeps metrics, before any stream's routes."""
+        if self.metrics is None:
+            return None
+        if path == "/metrics":
+            return 200, METRICS_CONTENT_TYPE, self.metrics.exposition()
+        if path == "/healthz":
+            healthy, reasons = self.metrics.health()
+            body = "ok\n" if healthy else "".join(f"{reason}\n" for reason in reasons)
+            return (200 if healthy else 503), "text/plain; charset=utf-8", body.encode()
+        return None
+
     def page(self) -> bytes:
         return self._page.replace("__TOKEN__", json.dumps(self.token or "")).encode()
 
@@ -244,10 +258,12 @@ class BrowserView:
         max_fps: float = 15.0,
         jpeg_quality: int = 80,
         labels: list[str] | None = None,
+        metrics: RunMetrics | None = None,
     ):
         sources = sources or {"stream": ""}
         self.views = {name: StreamView(max_fps, jpeg_quality, source, labels) for name, source in sources.items()}
-        self._http = _HttpService(address, token, self._resolve, index=self._index if len(sources) > 1 else None)
+        index = self._index if len(sources) > 1 else None
+        self._http = _HttpService(address, token, self._resolve, index, metrics)
         self.token, self.port, self.url = self._http.token, self._http.port, self._http.url
 
     def _resolve(self, path: str) -> tuple[StreamView | None, str]:
@@ -269,6 +285,21 @@ class BrowserView:
     def close(self) -> None:
         for view in self.views.values():
             view.close()
+        self._http.close()
+
+
+class MetricsServer:
+    """``/metrics`` and ``/healthz`` on an address of their own (``--metrics HOST:PORT``), for a
+    run without a browser view or one that should not expose the picture. Bound beyond
+    loopback it needs the token, as the browser view does (Prometheus: ``authorization``
+    with the ``Bearer`` token)."""
+
+    def __init__(self, address: str, token: str | None, metrics: RunMetrics):
+        self._http = _HttpService(address, token, lambda path: (None, path), None, metrics)
+        self.token, self.port = self._http.token, self._http.port
+        self.url = self._http.url.split("?")[0] + "metrics"
+
+    def close(self) -> None:
         self._http.close()
 
 
@@ -324,6 +355,10 @@ def _handler_for(service: _HttpService):
                 return
             if not service.authorised(parts.query, self.headers):
                 self._reply(403, "text/plain", b"a valid ?token= is required\n")
+                return
+            own_route = service.service_route(parts.path)
+            if own_route is not None:
+                self._reply(*own_route)
                 return
             view, path = service.resolve(parts.path)
             if view is None:

@@ -86,6 +86,7 @@ OUTPUTS: tuple[OutputRow, ...] = (
         lambda c, s: ResultsSink(c.output.results, s.about),
     ),
     OutputRow("serve.address", _check_serve, None),
+    OutputRow("serve.metrics", lambda c: parse_address(c.serve.metrics), None),
 )
 
 

@@ -15,6 +15,7 @@ Usage::
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import re
@@ -34,6 +35,8 @@ from vidclf.core.metrics import PipelineStats
 from vidclf.core.states import SourceKind, SourceState
 from vidclf.errors import VidclfError
 from vidclf.redact import redact
+
+log = logging.getLogger("vidclf")
 
 # A live read that took this share of source.read_timeout_s or more was ended by the timeout
 STALL_FRACTION = 0.9
@@ -87,6 +90,17 @@ class SourceInfo:
     # A file, or a remote file (http(s) URL with a known length): it has an end and its own
     # timeline, every frame is classified, and the run ends with it (no reconnecting).
     finite: bool = False
+
+    @classmethod
+    def not_yet_open(cls) -> SourceInfo:
+        """A live source that was down at start and is waited for: nothing known yet."""
+        return cls(0, 0, None, None, False)
+
+
+def waits_forever(spec: SourceSpec, cfg: SourceConfig) -> bool:
+    """A live source with ``give_up_after_s = 0`` is waited for however long it is away,
+    also when it is down at start (a file that cannot be opened is always an error)."""
+    return spec.kind is not SourceKind.FILE and cfg.give_up_after_s == 0
 
 
 def parse_source(text: str) -> SourceSpec:
@@ -272,7 +286,7 @@ class FrameGrabber(threading.Thread):
     def __init__(
         self,
         spec: SourceSpec,
-        capture: cv2.VideoCapture,
+        capture: cv2.VideoCapture | None,
         info: SourceInfo,
         first_frame,
         cfg: SourceConfig,
@@ -297,7 +311,8 @@ class FrameGrabber(threading.Thread):
             self.error = f"frame grabber failed: {type(exc).__name__}: {exc}"
             self.stop.set()
         finally:
-            self.capture.release()
+            if self.capture is not None:
+                self.capture.release()
             self.stats.source_state = SourceState.ENDED if self.error is None else SourceState.FAILED
             self.out.put(END_OF_STREAM, force=True)
             self.cpu_s = time.thread_time() - cpu_started  # reading + decoding, this thread only
@@ -315,6 +330,8 @@ class FrameGrabber(threading.Thread):
         return self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 if self.info.finite else None
 
     def _loop(self) -> None:
+        if self.capture is None and not self._wait_for_source(first=True):  # down at start: waited for
+            return
         self.stats.source_state = SourceState.STREAMING
         paced = self.info.finite and self.cfg.realtime
         started = time.monotonic()
@@ -355,9 +372,16 @@ class FrameGrabber(threading.Thread):
 
     def _reconnect(self) -> bool:
         """Reopen a lost live source. True when frames flow again, False on stop or give-up."""
+        return self._wait_for_source(first=False)
+
+    def _wait_for_source(self, first: bool) -> bool:
+        """Open the source with backoff until it answers (``first``: it never has; else it
+        was lost). True when it is open (a lost one's first frame is queued after a
+        :class:`StreamReset`), False on stop or give-up."""
         lost_at = time.monotonic()
-        self.capture.release()
-        self.stats.source_state = SourceState.RECONNECTING
+        if self.capture is not None:
+            self.capture.release()
+        self.stats.source_state = SourceState.WAITING if first else SourceState.RECONNECTING
         for delay in backoff_delays(self.cfg.reconnect_initial_s, self.cfg.reconnect_max_s):
             if self.stop.wait(delay):
                 return False
@@ -374,10 +398,14 @@ class FrameGrabber(threading.Thread):
                 continue
             if opened is None:  # stopped while the source was opening
                 return False
-            capture, _info, first = opened
+            capture, info, first_frame = opened
             self.capture = capture
+            if first:  # the grabber's loop emits it, as for a source open from the start
+                self.info, self._pending = info, first_frame
+                log.info("%s is up", self.spec)
+                return True
             self.stats.reconnects += 1
             self.stats.source_state = SourceState.STREAMING
             self.out.put(StreamReset(self.stats.reconnects, "reconnected"), force=True)
-            return self._emit(first)
+            return self._emit(first_frame)
         return False
