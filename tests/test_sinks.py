@@ -45,6 +45,25 @@ def test_results_to_stdout_are_json_lines_and_the_summary_goes_to_stderr(shared)
     assert parse_summary(result.stderr)["shown"] == 300
 
 
+def test_a_looping_run_ends_when_the_reader_of_its_stdout_results_goes_away(shared):
+    """`vidclf run --loop --results - | head`: once head has its lines and exits, the run ends
+    cleanly (exit 0, summary on stderr) instead of classifying for nobody forever."""
+    proc = start_cli("stream_classify.py", "--source", str(DEMO), "--loop", "--results", "-", "--no-display")
+    try:
+        lines = [proc.stdout.readline() for _ in range(5)]
+        assert all(json.loads(line)["frame"] == i for i, line in enumerate(lines))
+        proc.stdout.close()  # the reader goes away, as head does
+        stderr = proc.stderr.read()
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr[-2000:]
+    summary = parse_summary(stderr)
+    assert summary["ended_by"] == "reader gone" and "Traceback" not in stderr
+
+
 # -- webhook ----------------------------------------------------------------------------------
 
 

@@ -10,6 +10,11 @@ class VidclfError(Exception):
     """A user-facing error: the message alone must tell the user what to fix."""
 
 
+class ReaderGone(Exception):
+    """The reader of the run's results on standard output went away (``--results - | head``):
+    the stream ends cleanly, as a pipeline's producer does, instead of running on for nobody."""
+
+
 def require_tensorflow(what: str = "training") -> None:
     """Raise one clear :class:`VidclfError` when TensorFlow (the ``train`` extra) is missing:
     the runtime install (``pip install vidclf``) runs .tflite models without it."""

@@ -44,4 +44,5 @@ class EndedBy(StrEnum):
     END_OF_STREAM = "end of stream"
     KEY_Q = "q"
     ERROR = "error"
+    READER_GONE = "reader gone"  # the reader of --results - went away
     STOPPED = "stopped"  # the caller's stop event, before the first frame

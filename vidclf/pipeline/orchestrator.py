@@ -527,6 +527,8 @@ def summarise_stream(parts: StreamParts, predictor_error: str | None, signal: st
         ended_by = signal
     elif renderer.quit_by_key:
         ended_by = EndedBy.KEY_Q
+    elif renderer.reader_gone:
+        ended_by = EndedBy.READER_GONE
     elif error:
         ended_by = EndedBy.ERROR
     else:

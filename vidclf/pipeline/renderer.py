@@ -24,7 +24,7 @@ from vidclf.core.messages import END_OF_STREAM, Prediction, StreamReset
 from vidclf.core.metrics import PipelineStats
 from vidclf.core.records import FrameResult, Segment, SegmentEvent, SegmentTracker
 from vidclf.core.states import EventKind, SourceState
-from vidclf.errors import VidclfError
+from vidclf.errors import ReaderGone, VidclfError
 from vidclf.sinks.events import Sink, SinkGuard
 from vidclf.sinks.overlay import draw_overlay, top_k
 
@@ -44,6 +44,7 @@ class Renderer:
         self.predictions, self.labels, self.stop, self.stats, self.k = predictions, labels, stop, stats, k
         self.sinks, self.source_name = list(sinks or []), source_name
         self.quit_by_key = False  # set by the orchestrator when q in the window ended the stream
+        self.reader_gone = False  # the reader of the results on stdout went away
         self.cpu_s = 0.0
         self.finished_at: float | None = None  # time.monotonic() when run() returned
         self.error: str | None = None  # a failed write (recording or results): the run stops
@@ -122,6 +123,9 @@ class Renderer:
                 if isinstance(item, StreamReset):
                     continue
                 self.handle(item)
+        except ReaderGone:  # the results' reader left (| head): this stream ends cleanly
+            self.reader_gone = True
+            self.stop.set()
         except VidclfError as exc:  # an output cannot be written: stop, keep what was saved
             self._failed(exc)
         except BaseException as exc:  # a user callback raised: finalise everything, then hand it on

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 
 from vidclf.core.records import FrameResult, SegmentEvent
-from vidclf.errors import VidclfError
+from vidclf.errors import ReaderGone, VidclfError
 from vidclf.redact import redact
 
 log = logging.getLogger("vidclf")
@@ -79,7 +79,7 @@ class SinkGuard:
     def call(self, sink: Sink, method, *args) -> None:
         try:
             method(*args)
-        except VidclfError:
+        except (VidclfError, ReaderGone):
             raise
         except Exception as exc:
             if sink.errors_end_run:

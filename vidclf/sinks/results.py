@@ -27,7 +27,7 @@ from pathlib import Path
 
 from vidclf.core.records import FrameResult, SegmentEvent
 from vidclf.core.states import EventKind
-from vidclf.errors import VidclfError
+from vidclf.errors import ReaderGone, VidclfError
 from vidclf.sinks.events import Sink
 from vidclf.sinks.outputs import STDOUT, summary_path
 from vidclf.sinks.terminal import detach
@@ -72,10 +72,9 @@ class ResultsWriter:
                 if self.to_stdout:  # a pipe reader sees each row as it comes
                     self._file.flush()
         except OSError as exc:
-            if self.to_stdout:  # the reader went away (| head): the run goes on without it
+            if self.to_stdout:  # the reader went away (| head): nobody is left to produce for
                 detach(self._file)
-                self.rows += 1
-                return
+                raise ReaderGone(f"the reader of the results on standard output went away after {self.rows} rows") from None
             self._fail(exc)
         self.rows += 1
 
