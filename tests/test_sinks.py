@@ -19,7 +19,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import CLIPS, ROOT, assert_one_line_error, parse_summary, read_jsonl, run_cli, start_cli, wait_rows
+from conftest import CLIPS, ROOT, assert_one_line_error, count_frames, parse_summary, read_jsonl, run_cli, start_cli, wait_rows
 from servers import free_port
 
 from vidclf.sinks.serve import BrowserView
@@ -260,6 +260,61 @@ def _headless(browser: str, *args: str, budget_ms: int = 5000, timeout: float = 
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
     flags.append(f"--virtual-time-budget={budget_ms}")  # page time to run before the dump / screenshot
     return subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_an_mp4_recording_is_h264_and_plays_to_its_end_in_chromium(tmp_path):
+    """Browsers refuse mp4v: an .mp4 recording is H.264, a headless Chromium plays it to its
+    end (a <video> reaches its duration) and it holds every frame shown."""
+    import av
+
+    video = tmp_path / "rec.mp4"
+    run = run_cli("stream_classify.py", "--source", str(DEMO), "--output", str(video), "--no-display")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "browsers will not play" not in run.stderr
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+    assert count_frames(video) == parse_summary(run.stdout)["recorded"] == 300
+    page = tmp_path / "play.html"
+    page.write_text(
+        "<!doctype html><title>loading</title><video id=v muted playsinline src='rec.mp4'></video><script>"
+        "const v = document.getElementById('v');"
+        "v.addEventListener('error', () => { document.title = 'error ' + (v.error && v.error.code); });"
+        "v.addEventListener('ended', () => { document.title = ['ended', v.duration, v.currentTime,"
+        " v.getVideoPlaybackQuality().totalVideoFrames].join(' '); });"
+        "v.playbackRate = 4; v.play();</script>"
+        "<img src='/hold'>"  # keeps the page loading (and Chromium up) in real time while the video plays
+    )
+
+    class Files(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(tmp_path), **kwargs)
+
+        def do_GET(self):  # noqa: N802
+            if self.path == "/hold":
+                time.sleep(8)  # 10 s of video at 4x: 2.5 s
+                self.send_response(204)
+                self.end_headers()
+                return
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/play.html"
+        dom = _headless(_chromium(), "--autoplay-policy=no-user-gesture-required", "--dump-dom", url, budget_ms=1000).stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+    title = re.search(r"<title>(.*?)</title>", dom).group(1)
+    assert title.startswith("ended "), title
+    duration, reached, decoded = (float(x) for x in title.split()[1:])
+    assert duration == pytest.approx(10.0, abs=0.1) and reached == pytest.approx(duration, abs=0.05)
+    assert decoded == 300  # the browser decoded every frame
 
 
 @pytest.mark.slow

@@ -2,7 +2,9 @@
 
 The writer opens on the first frame (its size is only known then) and is released in
 ``close()``, which the renderer calls from a ``finally`` block: q, Ctrl-C, SIGTERM and end of
-stream all lead there. ``.avi`` uses MJPG (robust, every player), ``.mp4`` uses mp4v.
+stream all lead there. ``.avi`` uses MJPG (robust, every player). ``.mp4`` is H.264 (what
+browsers play) through PyAV's FFmpeg and libx264 when PyAV is installed, else mp4v through
+OpenCV, whose wheels carry no H.264 encoder (browsers refuse mp4v; a warning says so).
 
 OpenCV's writer never reports a failed write (it logs a warning and carries on), so the
 recorder checks for itself: while recording, that the file system still has room and the
@@ -22,7 +24,9 @@ Usage::
 
 from __future__ import annotations
 
+import logging
 import os
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -39,7 +43,12 @@ try:
 except ImportError:  # pragma: no cover - Windows
     resource = None
 
+log = logging.getLogger("vidclf")
+
 CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "MJPG"}
+H264_SUFFIXES = (".mp4", ".m4v", ".mov")  # H.264 when PyAV can encode it
+# x264: "veryfast" costs ~1/3 of "medium"'s CPU for a slightly larger file; CRF 23 is its default quality
+H264_OPTIONS = {"preset": "veryfast", "crf": "23"}
 SPACE_CHECK_EVERY = 30  # frames between two checks of the disk (one statvfs + one stat)
 MIN_FREE_BYTES = 256 * 1024  # less than this left on the disk: the writer's next flush fails
 
@@ -159,6 +168,61 @@ def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return canvas
 
 
+def h264_available() -> bool:
+    """Whether PyAV is installed with an H.264 encoder (its wheels carry libx264)."""
+    try:
+        import av
+    except ImportError:
+        return False
+    return "libx264" in av.codecs_available
+
+
+class H264Writer:
+    """An ``.mp4`` of H.264 frames (yuv420p, what browsers play) written through PyAV, with
+    the one method of OpenCV's writer the recorder uses besides ``release``."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+        import av
+
+        self._av = av
+        w, h = size
+        self.size = (w + w % 2, h + h % 2)  # 4:2:0 chroma needs even sides: one black column/row at most
+        rate = Fraction(fps).limit_denominator(1001)
+        try:
+            self._container = av.open(str(path), "w", options={"movflags": "+faststart"})
+        except av.error.FFmpegError as exc:
+            raise OSError(str(exc)) from None
+        self._stream = self._container.add_stream("libx264", rate=rate, options=dict(H264_OPTIONS))
+        self._stream.width, self._stream.height = self.size
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.codec_context.time_base = 1 / rate
+        self._next_pts = 0
+
+    def write(self, image: np.ndarray) -> None:
+        h, w = image.shape[:2]
+        if (w, h) != self.size:
+            image = cv2.copyMakeBorder(image, 0, self.size[1] - h, 0, self.size[0] - w, cv2.BORDER_CONSTANT)
+        frame = self._av.VideoFrame.from_ndarray(image, format="bgr24")
+        frame.pts = self._next_pts
+        self._next_pts += 1
+        self._mux(self._stream.encode(frame))
+
+    def _mux(self, packets) -> None:
+        try:
+            self._container.mux(packets)
+        except self._av.error.FFmpegError as exc:
+            raise OSError(str(exc)) from None
+
+    def release(self) -> None:
+        try:
+            self._mux(self._stream.encode())  # the frames x264 still holds
+        finally:
+            try:
+                self._container.close()  # the index (moov), moved to the front for streaming
+            except self._av.error.FFmpegError as exc:
+                raise OSError(str(exc)) from None
+
+
 class Recorder:
     def __init__(self, path: str | Path, fps: float | None):
         """``fps=None``: the caller sets ``fps`` before the first ``write`` (once it is measured)."""
@@ -167,6 +231,7 @@ class Recorder:
         if suffix not in CODECS:
             raise VidclfError(f"unsupported recording format {suffix or '(none)'}: use {', '.join(CODECS)}")
         self.fourcc = CODECS[suffix]
+        self.codec = "h264" if suffix in H264_SUFFIXES and h264_available() else self.fourcc
         self.fps = fps
         self.frames = 0
         self.failed = False  # after a write failure nothing more is written (the file is kept)
@@ -181,18 +246,31 @@ class Recorder:
         if self._writer is None:
             if not self.fps:
                 raise ValueError("Recorder.fps must be set before the first frame")
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, (w, h))
-            if not self._writer.isOpened():
-                self._writer = None
-                raise VidclfError(f"cannot record to {self.path}: OpenCV could not open a {self.fourcc} writer")
+            self._writer = self._open_writer(w, h)
             self._size = (w, h)
         elif (w, h) != self._size:  # a reconnected stream may change resolution; keep the file valid
             self.resized_frames += 1
             image = letterbox(image, self._size)
-        self._writer.write(image)
+        try:
+            self._writer.write(image)
+        except OSError as exc:  # PyAV reports a failed write (OpenCV's writer never does)
+            self._fail(exc.strerror or str(exc))
         self.frames += 1
         if self.frames % SPACE_CHECK_EVERY == 0:
             self._check_room()
+
+    def _open_writer(self, w: int, h: int):
+        if self.codec == "h264":
+            try:
+                return H264Writer(self.path, self.fps, (w, h))
+            except OSError as exc:
+                raise VidclfError(f"cannot record to {self.path}: {exc.strerror or exc}") from None
+        if self.path.suffix.lower() in H264_SUFFIXES:
+            log.warning("recording %s as mp4v: browsers will not play it (pip install av for H.264)", self.path.name)
+        writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, (w, h))
+        if not writer.isOpened():
+            raise VidclfError(f"cannot record to {self.path}: OpenCV could not open a {self.fourcc} writer")
+        return writer
 
     def _fail(self, reason: str) -> None:
         self.close(verify=False)
@@ -217,8 +295,14 @@ class Recorder:
         """Finalise the file; with ``verify``, check it holds every frame written."""
         if self._writer is None:
             return
-        self._writer.release()
-        self._writer = None
+        writer, self._writer = self._writer, None
+        try:
+            writer.release()
+        except OSError as exc:  # the last packets or the index did not fit on the disk
+            self.failed = True
+            self.frames = count_frames_in_file(self.path)
+            reason = exc.strerror or exc
+            raise VidclfError(f"cannot write recording {self.path}: {reason}; it holds {self.frames} frames") from None
         if verify:
             in_file = count_frames_in_file(self.path)
             if in_file != self.frames:
