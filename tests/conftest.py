@@ -175,7 +175,9 @@ class Mosquitto:
     """A real mosquitto broker on 127.0.0.1:``port``; it can be killed and started again on the
     same port (a broker restart), optionally with a password file."""
 
-    def __init__(self, folder: Path, port: int | None = None, passwords: dict[str, str] | None = None):
+    def __init__(
+        self, folder: Path, port: int | None = None, passwords: dict[str, str] | None = None, tls: tuple[Path, Path] | None = None
+    ):
         from servers import free_port
 
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -187,6 +189,8 @@ class Mosquitto:
 
         # as root, mosquitto would switch to its own user, who cannot read pytest's private folders
         lines = [f"listener {self.port} 127.0.0.1", "persistence false", f"user {getpass.getuser()}"]
+        if tls:  # (certificate, key) of the broker: this listener speaks only TLS
+            lines += [f"certfile {tls[0]}", f"keyfile {tls[1]}"]
         if passwords:
             password_file = folder / "mosquitto.passwd"
             password_file.write_text("".join(f"{user}:{pw}\n" for user, pw in passwords.items()))
@@ -217,6 +221,23 @@ class Mosquitto:
             self.process.send_signal(sig)
             self.process.wait(10)
         self.process = None
+
+
+def make_tls_files(folder: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a certificate it signed for 127.0.0.1 (openssl): (ca, cert, key)."""
+    ca_key, ca, key, csr, cert = (folder / n for n in ("ca.key", "ca.pem", "broker.key", "broker.csr", "broker.pem"))
+    ext = folder / "san.ext"
+    ext.write_text("subjectAltName = IP:127.0.0.1\n")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca), "-days", "2",
+            "-subj", "/CN=vidclf test CA")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
+    openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial", "-out", str(cert),
+            "-days", "2", "-extfile", str(ext))  # fmt: skip
+    return ca, cert, key
 
 
 @pytest.fixture

@@ -192,6 +192,16 @@ class EventsConfig:
         None, "publish label changes to this MQTT broker ([user[:password]@]host[:port])", flag="--mqtt", group="events"
     )
     mqtt_topic: str = _opt("vidclf", "MQTT topic prefix", flag="--mqtt-topic", group="events")
+    mqtt_ca: str | None = _opt(
+        None, "CA file that signed an mqtts:// broker's certificate (none: the system's CAs)", flag="--mqtt-ca", group="events"
+    )
+    mqtt_discovery: bool = _opt(
+        False,
+        "publish Home Assistant MQTT discovery: a sensor per stream (state: the label)",
+        flag="--mqtt-discovery",
+        group="events",
+    )
+    mqtt_discovery_prefix: str = _opt("homeassistant", "Home Assistant's discovery topic prefix")
 
 
 @dataclass(frozen=True)

@@ -431,7 +431,8 @@ def build_stream(
     own: list[Sink] = []
     try:
         about = _about(cfg, spec, stream.decoder, model)
-        own = open_sinks(cfg, StreamContext(_slug(cfg, spec), str(spec), labels, info.fps, stats, about))
+        context = StreamContext(_slug(cfg, spec), str(spec), labels, info.fps, stats, about, stream.plan.name)
+        own = open_sinks(cfg, context)
     except BaseException:
         close_quietly(own)  # the caller closes the shared ones and releases the source
         raise

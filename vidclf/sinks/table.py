@@ -42,6 +42,7 @@ class StreamContext:
     fps: float | None = None  # as the source reports it (None: measured by the recording)
     stats: PipelineStats | None = None  # the stream's meters (the dashboard's recorded count)
     about: dict | None = None  # the run as summaries name it: source, model and its sha256, settings, start
+    shown_name: str | None = None  # the stream's name for people (--name, or the source's short name)
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,16 @@ class OutputRow:
 
 
 def _check_mqtt(cfg: Config) -> None:
-    check_broker(cfg.events.mqtt)
+    check_broker(cfg.events.mqtt, cfg.events.mqtt_ca)
     check_topic_prefix(cfg.events.mqtt_topic)
+    if cfg.events.mqtt_discovery:
+        check_topic_prefix(cfg.events.mqtt_discovery_prefix)
+
+
+def _open_mqtt(cfg: Config, stream: StreamContext) -> MqttSink:
+    events = cfg.events
+    discovery = events.mqtt_discovery_prefix if events.mqtt_discovery else None
+    return MqttSink(events.mqtt, events.mqtt_topic, stream.name, events.mqtt_ca, discovery, stream.shown_name)
 
 
 def _check_serve(cfg: Config) -> None:
@@ -78,7 +87,7 @@ OUTPUTS: tuple[OutputRow, ...] = (
         lambda c: check_url(c.events.webhook),
         lambda c, s: WebhookSink(c.events.webhook, c.events.webhook_timeout_s, c.events.webhook_retries),
     ),
-    OutputRow("events.mqtt", _check_mqtt, lambda c, s: MqttSink(c.events.mqtt, c.events.mqtt_topic, s.name)),
+    OutputRow("events.mqtt", _check_mqtt, _open_mqtt),
     # opened last: the file exists from here on, so every output that can fail to open has first
     OutputRow(
         "output.results",
