@@ -105,3 +105,13 @@ def test_ray_engine_gives_the_same_results_as_the_local_pool(archive, tmp_path):
             for out in (local, ray_out)
         ]
         assert decided[0] == decided[1]
+
+
+def test_the_biggest_videos_start_first_so_the_workers_finish_together(tmp_path):
+    from vidclf.archive.jobs import longest_first, plan_jobs
+
+    for name, size in (("a.mp4", 10), ("b.mp4", 3000), ("c.mp4", 500)):
+        (tmp_path / name).write_bytes(b"\0" * size)
+    jobs = plan_jobs([tmp_path], tmp_path / "out")
+    assert [j.name for j in jobs] == ["a", "b", "c"]  # the input order (the table keeps it)
+    assert [j.name for j in longest_first(jobs)] == ["b", "c", "a"]

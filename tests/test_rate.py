@@ -131,8 +131,17 @@ def test_a_model_slower_than_a_live_source_keeps_up_by_carrying_labels(tmp_path)
     capture.release()
     results = tmp_path / "r.jsonl"
     run = run_cli(
-        "stream_classify.py", "--source", str(fast), "--realtime", "--results", str(results), "--no-display", "--threads", "1",
-        "--model", str(ROOT / "models" / "sports22.keras"),
+        "stream_classify.py",
+        "--source",
+        str(fast),
+        "--realtime",
+        "--results",
+        str(results),
+        "--no-display",
+        "--threads",
+        "1",
+        "--model",
+        str(ROOT / "models" / "sports22.keras"),
     )
     assert run.returncode == 0, run.stderr[-2000:]
     summary = parse_summary(run.stdout)
@@ -189,3 +198,44 @@ def test_a_live_stream_whose_first_take_holds_several_frames(shared, phase):
     assert [p.frame.index for p in items] == [0, 1, 2]
     assert [p.classified for p in items] == [True, False, False]
     assert items[1].label == items[2].label == items[0].label
+
+
+# -- change gating ------------------------------------------------------------------------------
+
+
+def test_the_change_gate_passes_changes_cuts_and_the_max_interval_and_holds_a_still_picture(shared):
+    from vidclf.streaming.change_gate import ChangeGate
+
+    rng = np.random.default_rng(0)
+    still = _images(DEMO, 1)[0]
+    noisy = np.clip(still.astype(np.int16) + rng.integers(-3, 4, still.shape), 0, 255).astype(np.uint8)  # sensor noise
+    moved = np.roll(still, 40, axis=1)  # the picture moved
+    other = _images(CLIPS / "tennis_practice_portrait.mp4", 1)[0]  # a hard cut to another scene
+    gate = ChangeGate(threshold=0.02, max_interval_s=1.0)
+    assert gate.wanted(still, 0.0)  # nothing to compare with yet
+    gate.remember(still, 0.0)
+    assert not gate.wanted(still, 0.5) and not gate.wanted(noisy, 0.6)  # the same picture (noise is no change)
+    assert gate.wanted(moved, 0.7) and gate.wanted(other, 0.8) and gate.last_change > 0.1
+    assert gate.wanted(still, 1.0)  # max interval: classified again however still the picture
+    assert gate.wanted(still, -1.0)  # a timeline that went back (a loop) starts over
+    gate.reset()
+    assert gate.wanted(still, 0.9)
+
+
+def test_change_gating_classifies_a_static_camera_rarely_and_every_other_frame_carries_the_label(tmp_path):
+    """A fixed street camera: the model sees a frame when the picture changes enough, and at
+    least every change_max_interval_s; every frame is still shown and logged."""
+    clip = CLIPS / "generic_pedestrians_vtest.avi"
+    results = tmp_path / "r.jsonl"
+    run = run_cli(
+        "stream_classify.py", "--source", str(clip), "--classify-on-change", "--results", str(results), "--no-display",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = read_jsonl(results)
+    summary = parse_summary(run.stdout)
+    classified = [r for r in rows if r["classified"]]
+    assert summary["shown"] == len(rows) == 795 and summary["classified"] == len(classified)
+    assert rows[0]["classified"] and len(classified) <= len(rows) / 5  # >= 5x fewer model calls
+    gaps = [b["position_s"] - a["position_s"] for a, b in zip(classified, classified[1:], strict=False)]
+    assert max(gaps) <= 1.0 + 0.1  # change_max_interval_s, to a frame
+    _assert_labels_carried(rows)

@@ -82,6 +82,18 @@ class ModelConfig:
         min=0.1,
         max=1000.0,
     )
+    classify_on_change: bool = _opt(
+        False,
+        "classify a frame only when the picture changed since the last classified one (others carry the label)",
+        flag="--classify-on-change",
+        group="performance",
+    )
+    change_threshold: float = _opt(
+        0.02, "mean grey-level change (share of 0-255, on a 32x18 copy) that counts as a change", min=0.0, max=1.0
+    )
+    change_max_interval_s: float = _opt(
+        1.0, "with classify_on_change: classify at least this often (seconds of stream time)", min=0.05, max=3600.0
+    )
     input_fit: str = _opt(
         "crop", "how a frame meets the model's square input", flag="--input-fit", group="model", choices=("squash", "crop")
     )

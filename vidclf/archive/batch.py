@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vidclf.archive.engines import run_local, run_ray
-from vidclf.archive.jobs import VideoResult, already_done, plan_jobs
+from vidclf.archive.jobs import VideoResult, already_done, longest_first, plan_jobs
 from vidclf.config import Config, override
 from vidclf.errors import VidclfError
 from vidclf.sinks.outputs import check_writable, summary_path
@@ -66,6 +66,7 @@ def run_batch(
     started = time.monotonic()
     stop = threading.Event()
     with _BatchSignals(stop) as signals:
+        todo = longest_first(todo)  # the table and summary keep the input order (sorted below)
         run = run_ray(todo, cfg, workers, address) if engine == "ray" else run_local(todo, cfg, workers, stop)
         with progress_bar(console, disable=quiet or not console.is_terminal) as progress:
             task = progress.add_task("videos", total=len(jobs), completed=len(results), info="")

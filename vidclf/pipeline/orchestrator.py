@@ -62,6 +62,7 @@ from vidclf.sinks.serve import BrowserView, MetricsServer
 from vidclf.sinks.table import StreamContext, check_settings, close_quietly, open_sinks
 from vidclf.sinks.terminal import safe_print, write_text
 from vidclf.sinks.window import Window, display_available
+from vidclf.streaming.change_gate import ChangeGate
 from vidclf.streaming.decoding import FrameLabeler, LabelDecoder
 from vidclf.streaming.predictor import Channel, PredictorPool
 from vidclf.streaming.scene_cut import SceneCutDetector
@@ -396,7 +397,10 @@ def _about(cfg: Config, spec: SourceSpec, decoder: LabelDecoder, model: dict) ->
     the source (credentials masked), the model file and its SHA-256, the settings that decide
     the labels, and the start on the wall clock."""
     settings = {
-        "model": {key: getattr(cfg.model, key) for key in ("classify_fps", "input_fit", "max_batch")},
+        "model": {
+            key: getattr(cfg.model, key)
+            for key in ("classify_fps", "classify_on_change", "change_threshold", "change_max_interval_s", "input_fit")
+        },
         "smoothing": {**dataclasses.asdict(cfg.smoothing), "class_thresholds": dict(decoder.class_thresholds)},
         "source": {key: getattr(cfg.source, key) for key in ("realtime", "loop")},
     }
@@ -444,7 +448,8 @@ def build_stream(
 
     grabber = FrameGrabber(spec, stream.capture, info, stream.first_frame, cfg.source, frames, stop, stats)
     labeler = FrameLabeler(smoother, stream.decoder)
-    channel = Channel(frames, predictions, stats, labeler, stop, cuts, cfg.model.classify_fps, live)
+    gate = ChangeGate(cfg.model.change_threshold, cfg.model.change_max_interval_s) if cfg.model.classify_on_change else None
+    channel = Channel(frames, predictions, stats, labeler, stop, cuts, cfg.model.classify_fps, live, gate)
     event_name = cfg.events.name or spec.short_name
     renderer = Renderer(predictions, labels, stop, stats, cfg.display.top_k, sinks, event_name, _slug(cfg, spec))
     recording = next((sink.recorder for sink in own if isinstance(sink, RecordingSink)), None)

@@ -46,6 +46,7 @@ from vidclf.core.metrics import PipelineStats
 from vidclf.runtime.calibration import apply_temperature
 from vidclf.runtime.classifier import Classifier
 from vidclf.runtime.preprocess import DEFAULT_FIT, prepare_image
+from vidclf.streaming.change_gate import ChangeGate
 from vidclf.streaming.decoding import FrameLabeler
 from vidclf.streaming.scene_cut import SceneCutDetector
 from vidclf.streaming.schedule import ClassifySchedule, stream_time
@@ -67,9 +68,10 @@ class Channel:
         cuts: SceneCutDetector | None = None,
         classify_fps: float | None = None,
         live: bool = False,
+        gate: ChangeGate | None = None,
     ):
         self.frames, self.out, self.stats, self.labeler, self.stop, self.cuts = frames, out, stats, labeler, stop, cuts
-        self.schedule = ClassifySchedule(classify_fps, live)
+        self.schedule = ClassifySchedule(classify_fps, live, gate=gate)
         self.live = live
         self.latest: Prediction | None = None
         self.frames_classified = 0

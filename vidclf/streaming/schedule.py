@@ -12,6 +12,10 @@
   stale frames is never classified); the very first frames of a stream all are, since there is
   no label to carry yet.
 
+* change gating (a :class:`~vidclf.streaming.change_gate.ChangeGate`, ``model.classify_on_change``):
+  of the frames the rate allows, only those whose picture changed since the last classified
+  frame (or that come ``max_interval_s`` after it).
+
 One schedule per stream; the predictor asks it about each batch of frames it takes.
 
 Usage::
@@ -23,6 +27,7 @@ Usage::
 from __future__ import annotations
 
 from vidclf.core.messages import Frame
+from vidclf.streaming.change_gate import ChangeGate
 
 PHASE_TOLERANCE_S = 1e-3  # timestamps of a 30 FPS file are 0.0333...: rounding must not skip a due frame
 
@@ -33,11 +38,11 @@ def stream_time(frame: Frame) -> float:
 
 
 class ClassifySchedule:
-    def __init__(self, classify_fps: float | None = None, live: bool = False, phase: float = 0.0):
+    def __init__(self, classify_fps: float | None = None, live: bool = False, phase: float = 0.0, gate: ChangeGate | None = None):
         if not 0.0 <= phase < 1.0:
             raise ValueError(f"phase must be in [0, 1), not {phase}")
         self.interval = 1.0 / classify_fps if classify_fps else 0.0
-        self.live, self.phase = live, phase
+        self.live, self.phase, self.gate = live, phase, gate
         self._next_due: float | None = None  # stream time from which the next frame is due
         self._last_t: float | None = None
 
@@ -62,9 +67,17 @@ class ClassifySchedule:
                 self._next_due = None
             self._last_t = t
             candidate = not self.live or i == len(frames) - 1 or not have_label
-            chosen.append(candidate and self._due(t))
+            due = candidate and self._due(t)
+            if due and self.gate is not None:
+                # the first frame of a stream is always classified: there is no label to carry
+                due = not (have_label or any(chosen)) or self.gate.wanted(frame.image, t)
+                if due:
+                    self.gate.remember(frame.image, t)
+            chosen.append(due)
         return chosen
 
     def reset(self) -> None:
         """A new connection: the next frame is due at once."""
         self._next_due = self._last_t = None
+        if self.gate is not None:
+            self.gate.reset()
