@@ -474,3 +474,36 @@ def test_the_browser_view_port_answers_metrics_and_health_behind_its_token():
         assert status == 503
     finally:
         view.close()
+
+
+# -- hard frames ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_frames_the_model_is_unsure_about_are_kept_as_captured_with_their_sidecar(tmp_path):
+    """A no-sport clip is mostly `uncertain`: a handful of its frames are kept (rate-limited,
+    near-copies skipped), each the source's own picture without the overlay, with the
+    prediction beside it; they are exactly the rows the results file calls doubtful."""
+    clip = CLIPS / "generic_traffic_highway.mp4"  # 600 frames at 30 FPS: 20 s
+    folder, results = tmp_path / "hard", tmp_path / "r.jsonl"
+    run = run_cli(
+        "stream_classify.py", "--source", str(clip), "--save-uncertain", str(folder), "--set",
+        "output.save_uncertain_per_min=12", "--results", str(results), "--output", str(tmp_path / "o.avi"), "--no-display",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    kept = sorted(folder.glob("*.jpg"))
+    assert 2 <= len(kept) <= 12  # at most 12 in any minute of the stream (the clip is 20 s)
+    rows = {row["frame"]: row for row in read_jsonl(results)}
+    capture = cv2.VideoCapture(str(clip))
+    for jpeg in kept:
+        sidecar = json.loads(jpeg.with_suffix(".json").read_text())
+        row = rows[sidecar["frame"]]
+        assert row["classified"] and (row["label"] == "uncertain" or row["label"] != row["top_k"][0][0])
+        assert (sidecar["label"], sidecar["top_k"], sidecar["wall_time"]) == (row["label"], row["top_k"], row["wall_time"])
+        assert sidecar["stream"] == clip.stem and sidecar["source"] == str(clip)
+        capture.set(cv2.CAP_PROP_POS_FRAMES, sidecar["frame"])
+        original = capture.read()[1]
+        saved = cv2.imread(str(jpeg))
+        assert saved.shape == original.shape and cv2.PSNR(saved, original) > 30  # the picture as captured, no overlay
+    frames = [json.loads(p.read_text())["frame"] for p in sorted(folder.glob("*.json"))]
+    assert all(b - a >= 5 for a, b in zip(frames, frames[1:], strict=False))  # no run of near-identical frames

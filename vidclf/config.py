@@ -190,6 +190,13 @@ class OutputConfig:
         None, "picture of the run's label timeline (.png), written at the end", flag="--timeline", group="outputs"
     )
     overwrite: bool = _opt(False, "replace existing output files", flag="--overwrite", group="outputs")
+    save_uncertain: str | None = _opt(
+        None,
+        "keep frames shown as uncertain or overruled by smoothing here (JPEG + JSON), to label and train on",
+        flag="--save-uncertain",
+        group="outputs",
+    )
+    save_uncertain_per_min: int = _opt(6, "most frames kept a minute per stream (near-copies skipped)", min=1, max=600)
 
 
 @dataclass(frozen=True)

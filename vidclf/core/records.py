@@ -41,6 +41,7 @@ class FrameResult:
     scene_cut: bool = False
     classified: bool = True  # False: the label was carried from the last classified frame (classify_fps, backlog)
     wall_time: float = 0.0  # capture time on the wall clock (seconds since the epoch)
+    frame: np.ndarray | None = field(default=None, repr=False)  # the frame as captured (never annotated)
 
     #: the results row's fields, in order (a CSV's columns)
     ROW_FIELDS = (

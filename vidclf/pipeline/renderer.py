@@ -90,6 +90,7 @@ class Renderer:
             infer_ms=prediction.infer_ms,
             latency_ms=latency_ms,
             image=annotated,
+            frame=frame.image,
             scene_cut=prediction.scene_cut,
             classified=prediction.classified,
             wall_time=wall_time,

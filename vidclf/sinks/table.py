@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from vidclf.config import Config, value_at
 from vidclf.core.metrics import PipelineStats
 from vidclf.sinks.events import Sink
+from vidclf.sinks.hard_frames import HardFrameSink, check_folder
 from vidclf.sinks.mqtt import MqttSink, check_broker, check_topic_prefix
 from vidclf.sinks.record import Recorder, RecordingSink
 from vidclf.sinks.results import ResultsSink, ResultsWriter
@@ -88,6 +89,11 @@ OUTPUTS: tuple[OutputRow, ...] = (
         lambda c, s: WebhookSink(c.events.webhook, c.events.webhook_timeout_s, c.events.webhook_retries),
     ),
     OutputRow("events.mqtt", _check_mqtt, _open_mqtt),
+    OutputRow(
+        "output.save_uncertain",
+        lambda c: check_folder(c.output.save_uncertain),
+        lambda c, s: HardFrameSink(c.output.save_uncertain, s.name, s.source, c.output.save_uncertain_per_min),
+    ),
     # opened last: the file exists from here on, so every output that can fail to open has first
     OutputRow(
         "output.results",
