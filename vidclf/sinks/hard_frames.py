@@ -27,6 +27,7 @@ import numpy as np
 
 from vidclf.core.records import FrameResult, iso_time
 from vidclf.errors import VidclfError
+from vidclf.runtime.preprocess import grey_thumbnail, picture_change
 from vidclf.sinks.events import Sink
 
 UNCERTAIN = "uncertain"  # vidclf.streaming.decoding.UNCERTAIN (the label shown below the threshold)
@@ -42,13 +43,6 @@ def check_folder(folder: str | Path) -> Path:
     except OSError as exc:
         raise VidclfError(f"output.save_uncertain: cannot use {path} as a folder: {exc.strerror or exc}") from None
     return path
-
-
-def grey_copy(bgr: np.ndarray) -> np.ndarray:
-    """A 32x18 grey copy of ``bgr`` (float32), to tell near-duplicates apart."""
-    step = max(1, bgr.shape[1] // 64)
-    small = cv2.resize(np.ascontiguousarray(bgr[::step, ::step]), (32, 18), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
 
 
 class HardFrameSink(Sink):
@@ -76,8 +70,8 @@ class HardFrameSink(Sink):
             self._kept_at.popleft()  # older than a minute (or a loop went back)
         if len(self._kept_at) >= self.per_minute:
             return
-        copy = grey_copy(result.frame)
-        if self._last is not None and float(np.mean(np.abs(copy - self._last))) / 255.0 < NEAR_DUPLICATE:
+        copy = grey_thumbnail(result.frame)
+        if self._last is not None and picture_change(copy, self._last) < NEAR_DUPLICATE:
             return
         stem = self.folder / f"{self.stream}_{result.frame_index:07d}"
         if not cv2.imwrite(str(stem.with_suffix(".jpg")), result.frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):

@@ -21,19 +21,9 @@ Usage::
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-SIZE = (32, 18)  # the grey copy: enough to see people move, blind to noise and compression
-SAMPLE_WIDTH = 64  # frames are sampled every (width // 64)-th pixel first, then area-shrunk
-
-
-def thumbnail(bgr: np.ndarray) -> np.ndarray:
-    """A 32x18 grey copy of ``bgr`` (float32, 0-255)."""
-    step = max(1, bgr.shape[1] // SAMPLE_WIDTH)
-    sampled = np.ascontiguousarray(bgr[::step, ::step]) if step > 1 else bgr
-    grey = cv2.cvtColor(cv2.resize(sampled, SIZE, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
-    return grey.astype(np.float32)
+from vidclf.runtime.preprocess import grey_thumbnail, picture_change
 
 
 class ChangeGate:
@@ -48,12 +38,12 @@ class ChangeGate:
         if self._reference is None or t - self._reference_t >= self.max_interval_s or t < self._reference_t:
             self.last_change = 1.0
             return True
-        self.last_change = float(np.mean(np.abs(thumbnail(bgr) - self._reference))) / 255.0
+        self.last_change = picture_change(grey_thumbnail(bgr), self._reference)
         return self.last_change >= self.threshold
 
     def remember(self, bgr: np.ndarray, t: float) -> None:
         """``bgr`` was classified: later frames are compared with it."""
-        self._reference, self._reference_t = thumbnail(bgr), t
+        self._reference, self._reference_t = grey_thumbnail(bgr), t
 
     def reset(self) -> None:
         """A new connection: the next frame is classified."""
