@@ -180,8 +180,13 @@ def test_a_predictor_pool_serves_each_stream_in_order_and_shares_the_long_ones(s
     stop = threading.Event()
     labels = classifiers[0].labels
     channels = [
-        Channel(FrameQueue(64, drop_oldest=False), FrameQueue(64, drop_oldest=False), PipelineStats(),
-                FrameLabeler(RollingMean(4), LabelDecoder(labels)), stop)
+        Channel(
+            FrameQueue(64, drop_oldest=False),
+            FrameQueue(64, drop_oldest=False),
+            PipelineStats(),
+            FrameLabeler(RollingMean(4), LabelDecoder(labels)),
+            stop,
+        )
         for _ in range(4)
     ]
     lengths = [30, 2, 30, 2]
@@ -212,6 +217,7 @@ def test_decoding_threads_one_each_and_ffmpegs_own_count_only_for_a_file_past_10
 
     def streams_from_sources(sources):
         return [StreamConfig(source=s) for s in sources]
+
     from vidclf.streaming.source import decoding_threads, open_source, parse_source
 
     # the rule vidclf batch applies to its workers too
@@ -262,9 +268,10 @@ def test_one_browser_view_server_for_several_streams(tmp_path, shared):
         wait_rows(tmp_path / "basketball_gym_shooting.jsonl", 10)
         wait_rows(tmp_path / "fencing_short_bout.jsonl", 10)
         status, index, _ = get("/")
-        assert status == 200 and b'href="basketball_gym_shooting/"' in index and b'href="fencing_short_bout/"' in index
+        assert status == 200 and b'id="grid"' in index and b"status.json" in index  # the grid page
         everything = json.loads(get("/status.json")[1])
         assert set(everything) == {"basketball_gym_shooting", "fencing_short_bout"}
+        assert {s["state"] for s in everything.values()} == {"streaming"}
         for name, clip in (("basketball_gym_shooting", DEMO), ("fencing_short_bout", FENCING)):
             status, page, url = get(f"/{name}")  # redirected to /<name>/: the page's links are relative
             assert status == 200 and url.endswith(f"/{name}/") and b"stream.mjpg" in page
@@ -281,3 +288,58 @@ def test_one_browser_view_server_for_several_streams(tmp_path, shared):
         _out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err[-2000:]
     assert f"browser view: http://127.0.0.1:{port}/" in err
+
+
+@pytest.mark.slow
+def test_the_grid_page_shows_every_camera_and_which_one_is_gone(tmp_path, rtsp_frames):
+    """Two real RTSP cameras in one process, the grid page in real Chromium: both tiles stream;
+    one camera is killed, its tile says reconnecting while the other keeps updating."""
+    import json
+    import urllib.request
+
+    from conftest import headless_chromium
+    from servers import RtspServer, free_port
+
+    def everything() -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/status.json", timeout=5) as response:
+            return json.loads(response.read())
+
+    def tiles() -> dict[str, tuple[str, str]]:
+        dom = headless_chromium("--dump-dom", f"http://127.0.0.1:{port}/", budget_ms=4000).stdout
+        found = re.findall(r'<div class="tile state-(\w+)" id="tile-([^"]+)">.*?<span class="frame">(\d+|-)</span>', dom, re.S)
+        return {name: (state, frame) for state, name, frame in found}
+
+    east, west = RtspServer(rtsp_frames, fps=30).start(), RtspServer(rtsp_frames, fps=30).start()
+    port = free_port()
+    pattern = str(tmp_path / "{name}.jsonl")
+    args = ["--source", east.url, "--source", west.url, "--give-up-after", "0", "--read-timeout", "1.5"]
+    process = start_cli("stream_classify.py", *args, "--results", pattern, "--serve", f"127.0.0.1:{port}", "--no-display")
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # the server starts once both cameras are open
+            try:
+                names = sorted(everything())
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, "the browser view never started"
+                time.sleep(0.3)
+        assert len(names) == 2
+        for name in names:
+            wait_rows(tmp_path / f"{name}.jsonl", 30)
+        both = tiles()
+        assert set(both) == set(names) and {state for state, _ in both.values()} == {"streaming"}, both
+        west.kill()  # the second camera goes away
+        gone, alive = names[1], names[0]
+        deadline = time.monotonic() + 20
+        while everything()[gone]["state"] != "reconnecting" and time.monotonic() < deadline:
+            time.sleep(0.3)
+        before = everything()[alive]["frame"]
+        after_kill = tiles()
+        assert after_kill[gone][0] == "reconnecting", after_kill
+        assert after_kill[alive][0] == "streaming" and int(after_kill[alive][1]) > before  # still updating
+    finally:
+        process.terminate()
+        _out, err = process.communicate(timeout=30)
+        east.stop()
+        west.stop()
+    assert process.returncode == 0, err[-2000:]

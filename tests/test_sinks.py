@@ -8,9 +8,7 @@ import http.server
 import json
 import os
 import re
-import shutil
 import socket
-import subprocess
 import threading
 import time
 import urllib.error
@@ -19,7 +17,18 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import CLIPS, ROOT, assert_one_line_error, count_frames, parse_summary, read_jsonl, run_cli, start_cli, wait_rows
+from conftest import (
+    CLIPS,
+    ROOT,
+    assert_one_line_error,
+    count_frames,
+    headless_chromium,
+    parse_summary,
+    read_jsonl,
+    run_cli,
+    start_cli,
+    wait_rows,
+)
 from servers import free_port
 
 from vidclf.sinks.serve import BrowserView
@@ -249,19 +258,6 @@ def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
         return exc.code, b""
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    pytest.fail("Chromium is required for the browser-view test (apt: chromium)")
-
-
-def _headless(browser: str, *args: str, budget_ms: int = 5000, timeout: float = 90) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
-    flags.append(f"--virtual-time-budget={budget_ms}")  # page time to run before the dump / screenshot
-    return subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=timeout)
-
-
 @pytest.mark.slow
 def test_an_mp4_recording_is_h264_and_plays_to_its_end_in_chromium(tmp_path):
     """Browsers refuse mp4v: an .mp4 recording is H.264, a headless Chromium plays it to its
@@ -306,7 +302,7 @@ def test_an_mp4_recording_is_h264_and_plays_to_its_end_in_chromium(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/play.html"
-        dom = _headless(_chromium(), "--autoplay-policy=no-user-gesture-required", "--dump-dom", url, budget_ms=1000).stdout
+        dom = headless_chromium("--autoplay-policy=no-user-gesture-required", "--dump-dom", url, budget_ms=1000).stdout
     finally:
         server.shutdown()
         server.server_close()
@@ -319,7 +315,6 @@ def test_an_mp4_recording_is_h264_and_plays_to_its_end_in_chromium(tmp_path):
 
 @pytest.mark.slow
 def test_browser_view_in_headless_chromium(shared, tmp_path):
-    browser = _chromium()
     port = free_port()
     results = tmp_path / "r.jsonl"
     args = ["--source", str(DEMO), "--realtime", "--loop", "--results", str(results), "--serve", f"127.0.0.1:{port}"]
@@ -328,7 +323,7 @@ def test_browser_view_in_headless_chromium(shared, tmp_path):
         wait_rows(results, 30)
         url = f"http://127.0.0.1:{port}/"
         sent_before = json.loads(_get(url + "status.json")[1])["frames_sent"]
-        dom = _headless(browser, "--dump-dom", url, budget_ms=15000)
+        dom = headless_chromium("--dump-dom", url, budget_ms=15000)
         assert dom.returncode == 0, dom.stderr[-2000:]
         frame = int(re.search(r'data-frame="(\d+)"', dom.stdout).group(1))
         label = re.search(r'data-label="([^"]*)"', dom.stdout).group(1)
@@ -341,7 +336,7 @@ def test_browser_view_in_headless_chromium(shared, tmp_path):
 
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shot = ARTIFACTS / "browser_view.png"
-        _headless(browser, "--window-size=1280,800", f"--screenshot={shot}", url)
+        headless_chromium("--window-size=1280,800", f"--screenshot={shot}", url)
         image = cv2.imread(str(shot))
         assert image is not None and image.shape[:2] == (800, 1280)
 

@@ -58,7 +58,7 @@ from vidclf.sinks.mosaic import Mosaic
 from vidclf.sinks.outputs import STDOUT, check_outputs, summary_path
 from vidclf.sinks.progress import ProgressSink
 from vidclf.sinks.record import Recorder, RecordingSink
-from vidclf.sinks.serve import BrowserView, MetricsServer
+from vidclf.sinks.serve import BrowserView, MetricsServer, StreamView
 from vidclf.sinks.table import StreamContext, check_settings, close_quietly, open_sinks
 from vidclf.sinks.terminal import safe_print, write_text
 from vidclf.sinks.window import Window, display_available
@@ -441,6 +441,9 @@ def build_stream(
         close_quietly(own)  # the caller closes the shared ones and releases the source
         raise
     sinks = own + shared
+    for sink in shared:
+        if isinstance(sink, StreamView):  # the page shows the source's state (waiting, reconnecting)
+            sink.stats = stats
     for sink in sinks:
         sink.on_start(live)  # "live" is decided here, once, for every output
     if _want_progress(cfg, info, dashboard_on):

@@ -38,13 +38,13 @@ import secrets
 import socket
 import threading
 import time
-from html import escape
 from importlib import resources
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import cv2
 import numpy as np
 
+from vidclf.core.metrics import PipelineStats
 from vidclf.core.records import FrameResult, SegmentEvent
 from vidclf.core.states import EventKind
 from vidclf.errors import VidclfError
@@ -55,6 +55,7 @@ from vidclf.sinks.network import parse_host_port
 
 log = logging.getLogger("vidclf")
 
+KEEPALIVE_S = 1.0  # a stream without new frames re-sends its last one this often
 MAX_SEGMENTS_SHOWN = 500
 BOUNDARY = "vidclf-frame"
 # A client gets this long to send its request (before any authentication): half-open and
@@ -98,6 +99,7 @@ class StreamView(Sink):
         self._closed = False
         self.viewers = 0
         self.frames_sent = 0
+        self.stats: PipelineStats | None = None  # the stream's meters, for its source state (set by the pipeline)
 
     # -- renderer side: never blocks beyond a short lock ------------------------------------
     def on_frame(self, result: FrameResult) -> None:
@@ -145,7 +147,19 @@ class StreamView(Sink):
                 segments[-1]["end_s"] = max(segments[-1]["end_s"], self._status["position_s"])
             elif segments and self._status.get("time_s") is not None:
                 segments[-1]["end_s"] = max(segments[-1]["end_s"], self._status["time_s"])
-            return {**self._status, "segments": segments, "viewers": self.viewers, "frames_sent": self.frames_sent}
+            return {
+                **self._status,
+                "state": self.state(),
+                "segments": segments,
+                "viewers": self.viewers,
+                "frames_sent": self.frames_sent,
+            }
+
+    def state(self) -> str:
+        """``streaming``, ``waiting``, ``reconnecting``, ``failed`` or ``ended`` (the page's badge)."""
+        if self._closed:
+            return "ended"
+        return str(self.stats.source_state) if self.stats is not None else "streaming"
 
     def next_jpeg(self, after: int, timeout: float = 1.0) -> tuple[int, bytes] | None:
         """The newest frame newer than ``after`` as JPEG (waits up to ``timeout``); None when
@@ -190,7 +204,9 @@ class _HttpService:
             token = secrets.token_urlsafe(16)
         self.token, self.resolve, self.index, self.metrics = token, resolve, index, metrics
         self.host, self.loopback = host, is_loopback(host)
-        self._page = resources.files("vidclf.sinks.web").joinpath("index.html").read_text(encoding="utf-8")
+        web = resources.files("vidclf.sinks.web")
+        self._page = web.joinpath("index.html").read_text(encoding="utf-8")
+        self._grid = web.joinpath("grid.html").read_text(encoding="utf-8")
         try:
             self._server = _Server((host, port), _handler_for(self))
         except OSError as exc:
@@ -239,6 +255,9 @@ class _HttpService:
     def page(self) -> bytes:
         return self._page.replace("__TOKEN__", json.dumps(self.token or "")).encode()
 
+    def grid(self) -> bytes:
+        return self._grid.replace("__TOKEN__", json.dumps(self.token or "")).encode()
+
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
@@ -274,10 +293,8 @@ class BrowserView:
         return (view, slash + rest) if view is not None else (None, path)
 
     def _index(self, path: str) -> tuple[str, bytes] | None:
-        if path in ("/", "/index.html"):
-            q = f"?token={quote(self.token)}" if self.token else ""
-            items = "".join(f'<li><a href="{quote(n)}/{q}">{escape(n)}</a></li>' for n in self.views)
-            return "text/html; charset=utf-8", f"<!doctype html><title>vidclf</title><ul>{items}</ul>".encode()
+        if path in ("/", "/index.html"):  # every stream in a grid: picture, label, state
+            return "text/html; charset=utf-8", self._http.grid()
         if path == "/status.json":
             return "application/json", json.dumps({name: view.status() for name, view in self.views.items()}).encode()
         return None
@@ -412,7 +429,7 @@ def _handler_for(service: _HttpService):
             self.end_headers()
             self.connection.settimeout(10.0)  # a viewer that stops reading is dropped, not waited for
             interval = 1.0 / sink.max_fps
-            last_id, last_sent = -1, 0.0
+            last_id, last_sent, data = -1, 0.0, b""
             with sink._lock:
                 sink.viewers += 1
             try:
@@ -422,8 +439,12 @@ def _handler_for(service: _HttpService):
                         time.sleep(wait)
                     frame = sink.next_jpeg(last_id)
                     if frame is None:
-                        continue
-                    last_id, data = frame
+                        if not data or time.monotonic() - last_sent < KEEPALIVE_S:
+                            continue
+                        # the camera is away: the last picture again now and then, so that the
+                        # viewer, and any proxy between, sees a live connection, not a hung one
+                    else:
+                        last_id, data = frame
                     head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
                     self.wfile.write(head.encode() + data + b"\r\n")
                     self.wfile.flush()
