@@ -17,7 +17,7 @@ RANKS = {
     "runtime": 2, "plots": 2,
     "streaming": 3, "sinks": 3, "training": 3,
     "pipeline": 4,
-    "api": 5, "archive": 5, "evaluation": 5,
+    "api": 5, "archive": 5, "evaluation": 5, "review": 5,
     "cli": 6, "__main__": 7,
 }  # fmt: skip
 

@@ -9,6 +9,8 @@ import json
 import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -21,6 +23,7 @@ from conftest import (
     CLIPS,
     ROOT,
     assert_one_line_error,
+    cli_env,
     count_frames,
     headless_chromium,
     parse_summary,
@@ -502,3 +505,71 @@ def test_frames_the_model_is_unsure_about_are_kept_as_captured_with_their_sideca
         assert saved.shape == original.shape and cv2.PSNR(saved, original) > 30  # the picture as captured, no overlay
     frames = [json.loads(p.read_text())["frame"] for p in sorted(folder.glob("*.json"))]
     assert all(b - a >= 5 for a, b in zip(frames, frames[1:], strict=False))  # no run of near-identical frames
+
+
+@pytest.mark.slow
+def test_kept_frames_are_filed_from_the_review_page_into_folders_training_reads(tmp_path):
+    """`vidclf review DIR`: the page (real Chromium) shows a kept frame with a button per
+    class; filing (the POST its buttons send) moves frame and sidecar into the class folder —
+    `_none` for no sport — where the trainer's extra-data reader finds them under that class."""
+    import signal
+    import urllib.request
+
+    from servers import free_port
+
+    from vidclf.core.records import FrameResult
+    from vidclf.sinks.hard_frames import HardFrameSink
+    from vidclf.training.video_data import extra_items
+
+    folder = tmp_path / "hard"
+    sink = HardFrameSink(folder, "court1", "clip.mp4", per_minute=60)
+    clips = sorted(CLIPS.glob("*.mp4"))[:6]
+    for n, clip in enumerate(clips):  # six different scenes, each kept as doubtful
+        image = cv2.VideoCapture(str(clip)).read()[1]
+        i = 90 * n
+        sink.on_frame(FrameResult(i, i / 30, i / 30, "uncertain", 0.4, [("tennis", 0.4)], 5.0, 20.0, image, frame=image))
+    assert sink.saved == 6
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vidclf", "review", str(folder), "--serve", f"127.0.0.1:{port}"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
+    )  # fmt: skip
+
+    def post(name: str, label: str) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/file", json.dumps({"name": name, "class": label}).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if _get(f"http://127.0.0.1:{port}/pending.json")[0] == 200:
+                    break
+            except urllib.error.URLError:  # not listening yet
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, server.communicate()[1][-2000:]
+            time.sleep(0.2)
+        dom = headless_chromium("--dump-dom", f"http://127.0.0.1:{port}/", budget_ms=3000).stdout
+        assert 'data-pending="6"' in dom and 'data-current="court1_0000000"' in dom
+        assert 'data-class="tennis"' in dom and 'data-class="no_sport"' in dom  # a button per class of the model
+        assert post("court1_0000000", "tennis") == (200, {"filed": "tennis/court1_0000000.jpg", "pending": 5})
+        assert post("court1_0000090", "no_sport")[1]["filed"] == "_none/court1_0000090.jpg"
+        assert post("court1_0000090", "tennis")[0] == 409  # already filed
+        assert post("../../etc/passwd", "tennis")[0] == 409 and post("court1_0000180", "curling")[0] == 409
+        pending = json.loads(_get(f"http://127.0.0.1:{port}/pending.json")[1])
+        assert [p["name"] for p in pending] == [f"court1_{i:07d}" for i in range(180, 540, 90)]
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=20)
+    assert (folder / "tennis" / "court1_0000000.json").is_file()  # the sidecar went along
+    labels = json.loads((ROOT / "models" / "sports22.labels.json").read_text())
+    train, val, test = extra_items(folder, labels, 0.0, 0.0, 0, background="no_sport")
+    found = {(item.path.name, labels[item.label]) for item in train + val + test}
+    assert found == {("court1_0000000.jpg", "tennis"), ("court1_0000090.jpg", "no_sport")}

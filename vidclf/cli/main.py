@@ -17,10 +17,18 @@ import sys
 import warnings
 
 from vidclf import __version__
-from vidclf.cli import batch, evaluate, export, info, run, train
+from vidclf.cli import batch, evaluate, export, info, review, run, train
 from vidclf.cli.common import HelpFormatter, configure_logging, quiet_tensorflow, run_main, silence_native_stderr
 
-COMMANDS = {"run": run, "batch": batch, "evaluate": evaluate, "train": train, "export": export, "info": info}
+COMMANDS = {
+    "run": run,
+    "batch": batch,
+    "evaluate": evaluate,
+    "train": train,
+    "export": export,
+    "info": info,
+    "review": review,
+}
 
 
 def plain(doc: str) -> str:
