@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 
 from vidclf.errors import VidclfError
-from vidclf.sinks.serve import is_loopback, parse_address
+from vidclf.sinks.serve import addressed_to_loopback, is_loopback, parse_address, reply
 
 log = logging.getLogger("vidclf")
 
@@ -104,9 +104,7 @@ class ReviewServer:
         self._thread.start()
 
     def host_allowed(self, host_header: str | None) -> bool:
-        host = (host_header or "").strip().lower()
-        host = host[1:].partition("]")[0] if host.startswith("[") else host.rpartition(":")[0] if host.count(":") == 1 else host
-        return host in ("localhost", self.host.lower()) or (bool(host) and is_loopback(host))
+        return addressed_to_loopback(host_header, self.host)
 
     def close(self) -> None:
         self._server.shutdown()
@@ -124,12 +122,7 @@ def _handler_for(server: ReviewServer):
             log.debug("review: " + fmt, *args)
 
         def _reply(self, code: int, content_type: str, body: bytes) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, code, content_type, body)
 
         def _json(self, code: int, value) -> None:
             self._reply(code, "application/json", json.dumps(value).encode())

@@ -79,6 +79,27 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def addressed_to_loopback(host_header: str | None, bound_host: str) -> bool:
+    """Whether a request's ``Host`` names this machine (``localhost``, a loopback address, or
+    the address the server is bound to): a page on another site that reaches a loopback
+    server through DNS rebinding sends its own domain and is refused."""
+    if not host_header:
+        return False
+    host = host_header.strip().lower()
+    host = host[1:].partition("]")[0] if host.startswith("[") else host.rpartition(":")[0] if host.count(":") == 1 else host
+    return host in ("localhost", bound_host.lower()) or is_loopback(host)
+
+
+def reply(handler: http.server.BaseHTTPRequestHandler, code: int, content_type: str, body: bytes) -> None:
+    """A complete, uncached answer."""
+    handler.send_response(code)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.send_header("Cache-Control", "no-store")
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class StreamView(Sink):
     """One stream's picture and state for viewers; the renderer feeds it like any sink."""
 
@@ -223,13 +244,7 @@ class _HttpService:
         """A view bound to loopback answers only requests addressed to loopback names: a web
         page elsewhere cannot read it through DNS rebinding (its Host names the attacker's
         domain). Bound beyond loopback, the token guards the view."""
-        if not self.loopback:
-            return True
-        if not host_header:
-            return False
-        host = host_header.strip().lower()
-        host = host[1:].partition("]")[0] if host.startswith("[") else host.rpartition(":")[0] if host.count(":") == 1 else host
-        return host in ("localhost", self.host.lower()) or is_loopback(host)
+        return not self.loopback or addressed_to_loopback(host_header, self.host)
 
     def authorised(self, query: str, headers) -> bool:
         if not self.token:
@@ -408,12 +423,7 @@ def _handler_for(service: _HttpService):
                 pass  # the viewer left
 
         def _reply(self, code: int, content_type: str, body: bytes) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, code, content_type, body)
 
         def _snapshot(self, sink: StreamView) -> None:
             frame = sink.next_jpeg(-1, timeout=2.0)
