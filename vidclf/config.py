@@ -322,6 +322,33 @@ class TrainConfig:
         min=0,
         max=2048,
     )
+    refit_head: bool = _opt(
+        False,
+        "with init_model: refit only the head, on cached backbone features of the photos and every frame of "
+        "video_dir's clips (seconds instead of a fine-tuning run), and fit per-class thresholds by leave-group-out",
+        flag="--refit-head",
+        group="training",
+    )
+    clip_weight: float = _opt(
+        300.0, "photos one training clip counts as in a head refit", flag="--clip-weight", group="training", min=0.0, max=1e6
+    )
+    refit_pull: float = _opt(
+        1e-3, "how strongly a head refit is held to the start model's head (L2 on the change)", min=0.0, max=1e3
+    )
+    refit_keep: float = _opt(
+        0.3, "share of the start model's head kept in a refitted head (weights interpolated)", min=0.0, max=1.0
+    )
+    fit_class_thresholds: bool = _opt(
+        False,
+        "with refit_head: fit per-class uncertain thresholds on the held-out probabilities (off: keep the start model's)",
+        flag="--fit-class-thresholds",
+        group="training",
+    )
+    folds: int = _opt(
+        5, "folds of the leave-group-out cross-validation over video_dir", flag="--folds", group="training", min=2, max=100
+    )
+    feature_cache: str = _opt("runs/features", "where backbone features are cached between runs", flag="--feature-cache",
+                              group="training")  # fmt: skip
     distill_from: list[str] = _opt(
         factory=list,
         help="teacher model(s), comma-separated: fine-tune towards (the mean of) their probabilities too",
@@ -337,6 +364,13 @@ class TrainConfig:
 class EvaluateConfig:
     clips: str = _opt("../shared/data/clips", "folder of clips with a labels.json", flag="--clips", group="evaluation")
     output_dir: str = _opt("runs/evaluate", "output folder", flag="--out", group="evaluation")
+    cross_validate: str | None = _opt(
+        None,
+        "instead of the clips: leave-group-out cross-validation over this folder of training clips "
+        "(a labels.json with groups); the model's head is refitted without each fold (train.* settings)",
+        flag="--cross-validate",
+        group="evaluation",
+    )
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,19 @@ def grey_thumbnail(bgr: np.ndarray) -> np.ndarray:
 def picture_change(a: np.ndarray, b: np.ndarray) -> float:
     """How different two :func:`grey_thumbnail` copies are: mean absolute difference, 0-1."""
     return float(np.mean(np.abs(a - b))) / 255.0
+
+
+COLOUR_THUMBNAIL = (64, 36)  # scene cuts: blind to noise and small motion, not to a new shot
+
+
+def colour_signature(bgr: np.ndarray) -> np.ndarray:
+    """Normalised 16x8 hue/saturation histogram of a small copy of ``bgr`` (scene cuts)."""
+    small = shrink(bgr, *COLOUR_THUMBNAIL)
+    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+    hist = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256])
+    return cv2.normalize(hist, hist, norm_type=cv2.NORM_L1).astype(np.float32)
+
+
+def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Bhattacharyya distance of two :func:`colour_signature` histograms: 0 same, 1 disjoint."""
+    return float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))

@@ -82,3 +82,16 @@ if __name__ == "__main__":  # python3 -m vidclf.training.calibration MODEL [CONF
 
     config = load_config(sys.argv[2] if len(sys.argv) > 2 else None)
     print(json.dumps(calibrate_on_validation_split(sys.argv[1], config.train), indent=1))
+
+
+def write_class_thresholds(model_path: str | Path, thresholds: dict[str, float], fitted_on: str) -> dict:
+    """Store per-class ``uncertain`` thresholds in the model's calibration file (which must
+    exist: they are fitted to its calibrated probabilities); returns the file's content."""
+    path = calibration_path(model_path)
+    info = json.loads(path.read_text())
+    info.pop("class_thresholds", None)
+    info.pop("class_thresholds_fitted_on", None)
+    if thresholds:
+        info |= {"class_thresholds": dict(sorted(thresholds.items())), "class_thresholds_fitted_on": fitted_on}
+    path.write_text(json.dumps(info, indent=1) + "\n")
+    return info

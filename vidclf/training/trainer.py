@@ -136,6 +136,8 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
     except OSError as exc:
         raise VidclfError(f"cannot create output folder {out}: {exc.strerror}") from None
     # Backbone or start model first, before the images load: a bad file fails at once
+    if cfg.refit_head and not (cfg.init_model and cfg.video_dir and not cfg.fine_tune_epochs):
+        raise VidclfError("train.refit_head needs train.init_model, train.video_dir and fine_tune_epochs 0")
     model, backbone, size = _start_model(cfg, class_names)
     new_head = model is None
     teacher = _teacher(cfg, class_names)
@@ -155,6 +157,8 @@ def train(cfg: TrainConfig, name: str = "model", console: Console | None = None)
             model, history = _train_head(cfg, backbone, size, name, class_names, parts, progress, loss_fn)
         else:
             history = {}
+        if cfg.refit_head:
+            video_frame_count = _refit_head(cfg, model, class_names, progress)
         head_epochs = len(history.get("loss", []))  # where the curves mark fine-tuning's start
         if cfg.fine_tune_epochs:
             fine, video_frame_count = _fine_tune(
@@ -422,6 +426,27 @@ def _train_head(cfg: TrainConfig, backbone, size: int, name: str, class_names: l
     image_in = keras.Input((size, size, 3), name="image")
     model = keras.Model(image_in, dense(dropout(backbone(image_in))), name=name)
     return model, history
+
+
+def _refit_head(cfg: TrainConfig, model, class_names: list[str], progress) -> int:
+    """Refit ``model``'s head in place on cached backbone features of the photo split's training
+    part and of every frame of ``video_dir``'s clips (:mod:`vidclf.training.head_refit`); returns
+    the number of clip frames used."""
+    from vidclf.training.features import clip_features, split_features
+    from vidclf.training.head_refit import RefitSettings, fit_head, training_rows
+
+    task = progress.add_task("features", total=None, info="clips")
+    clips = clip_features(model, cfg.video_dir, class_names, cfg.background_class, cfg.input_fit, cfg.feature_cache,
+                          lambda name, frames: progress.update(task, info=name))  # fmt: skip
+    progress.update(task, info="photos")
+    photos = split_features(model, cfg, cfg.feature_cache)
+    settings = RefitSettings(cfg.clip_weight, cfg.refit_pull, keep=cfg.refit_keep)
+    x, y, w = training_rows(photos["train"], list(clips.values()), class_names, cfg.background_class, cfg.clip_weight)
+    progress.update(task, info="fit head")
+    layer = model.get_layer("predictions")
+    layer.set_weights(list(fit_head(x, y, tuple(layer.get_weights()), w, settings)))
+    progress.update(task, total=1, completed=1, info="done")
+    return len(y) - len(photos["train"][1])
 
 
 def start_model(path: str, class_names: list[str], key: str = "train.init_model"):
