@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from conftest import (
     CLIPS,
@@ -34,6 +35,7 @@ from conftest import (
 )
 from servers import free_port
 
+from vidclf.core.palette import label_colour
 from vidclf.sinks.serve import BrowserView
 
 MONTAGE = CLIPS / "montage_lifting_football_tennis.mp4"
@@ -221,6 +223,16 @@ def test_subtitles_and_timeline_picture_match_the_segments(shared, tmp_path):
     assert starts == pytest.approx([s["start_s"] for s in segments], abs=0.001)
     image = cv2.imread(str(png))
     assert image is not None and image.shape[1] >= 800
+    # every label is drawn in the one palette the browser view uses (by its place in the model's labels)
+    labels = json.loads((ROOT / "models" / "sports22.labels.json").read_text())
+    for label in {s["label"] for s in segments}:
+        assert palette_pixels(image, label_colour(label, labels)) > 300, label
+
+
+def palette_pixels(bgr_image, colour: str) -> int:
+    """How many pixels of a picture are ``colour`` (#RRGGBB), within JPEG/antialiasing noise."""
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return int(np.sum(np.all(np.abs(bgr_image.astype(int) - [b, g, r]) <= 4, axis=2)))
 
 
 @pytest.mark.parametrize(
@@ -344,7 +356,11 @@ def test_browser_view_in_headless_chromium(shared, tmp_path):
         assert image is not None and image.shape[:2] == (800, 1280)
 
         status, body = _get(url + "status.json")
-        assert status == 200 and json.loads(body)["segments"][0]["label"] == rows[0]
+        first = json.loads(body)["segments"][0]
+        assert status == 200 and first["label"] == rows[0]
+        labels = json.loads((ROOT / "models" / "sports22.labels.json").read_text())
+        assert first["colour"] == label_colour(rows[0], labels)  # the timeline PNGs' colour
+        assert palette_pixels(image, first["colour"]) > 100  # and the page's timeline draws it
     finally:
         process.terminate()
         out, err = process.communicate(timeout=30)

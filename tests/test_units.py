@@ -1,5 +1,6 @@
 """Unit tests of the small pieces: queue policies, smoothing, backoff, segments."""
 
+import json
 import queue
 import random
 import threading
@@ -234,3 +235,30 @@ print("ok", sorted(m for m in sys.modules if m.startswith(("tensorflow", "keras"
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "ok []", result.stdout
+
+
+def _cielab(colour: str) -> np.ndarray:
+    """sRGB #RRGGBB -> CIELAB (D65), to measure how far apart two colours look."""
+    srgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    linear = np.where(srgb > 0.04045, ((srgb + 0.055) / 1.055) ** 2.4, srgb / 12.92)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    f = np.cbrt(np.maximum(xyz / [0.95047, 1.0, 1.08883], (6 / 29) ** 3))
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_every_class_of_the_shipped_model_has_its_own_clearly_different_colour():
+    import itertools
+
+    from vidclf import plots
+    from vidclf.core.palette import UNCERTAIN_COLOUR, label_colour, rgb
+
+    labels = json.loads((ROOT / "models" / "sports22.labels.json").read_text())
+    colours = [label_colour(label, labels) for label in labels]
+    assert len(set(colours)) == len(labels)
+    closest = min(np.linalg.norm(_cielab(a) - _cielab(b)) for a, b in itertools.combinations(colours, 2))
+    assert closest >= 15  # Delta E 76: the hashed hues had 14 pairs within 8 degrees of hue
+    assert min(np.linalg.norm(_cielab(c) - _cielab(UNCERTAIN_COLOUR)) for c in colours) >= 25
+    # one palette: the pictures' colour is the page's colour
+    assert plots.label_colour("tennis", labels) == rgb(label_colour("tennis", labels))
+    assert label_colour("uncertain", labels) == UNCERTAIN_COLOUR
+    assert label_colour("not_a_class", labels) == label_colour("not_a_class")  # stable fallback

@@ -15,17 +15,15 @@ Usage::
 
 from __future__ import annotations
 
-import colorsys
-import hashlib
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from vidclf.core.palette import label_colour as palette_colour
+from vidclf.core.palette import rgb
 from vidclf.errors import VidclfError
-
-UNCERTAIN_COLOUR = (0.6, 0.6, 0.6)
 
 
 def available() -> bool:
@@ -53,12 +51,10 @@ def _save(figure, path: str | Path) -> Path:
     return path
 
 
-def label_colour(label: str) -> tuple[float, float, float]:
-    """A stable colour per label (the same in every picture); grey for ``uncertain``."""
-    if label == "uncertain":
-        return UNCERTAIN_COLOUR
-    hue = int(hashlib.md5(label.encode()).hexdigest()[:6], 16) / 0xFFFFFF
-    return colorsys.hsv_to_rgb(hue, 0.65, 0.85)
+def label_colour(label: str, labels: Sequence[str] = ()) -> tuple[float, float, float]:
+    """``label``'s colour for matplotlib: the one palette (:mod:`vidclf.core.palette`) the browser
+    view uses too; ``labels`` (the model's) gives every class its own."""
+    return rgb(palette_colour(label, labels))
 
 
 def _runs(times: Sequence[float], labels: Sequence[str]) -> list[tuple[float, float, str]]:
@@ -79,9 +75,11 @@ def label_timeline(
     confidence: tuple[Sequence[float], Sequence[float]] | None = None,
     threshold: float | None = None,
     title: str = "",
+    class_names: Sequence[str] = (),
 ) -> Path:
     """Label strips over time (e.g. truth / shown / raw top-1), then the confidence curve
-    with the ``uncertain`` threshold, and a legend of every label that appears."""
+    with the ``uncertain`` threshold, and a legend of every label that appears; colours by
+    each label's place in ``class_names`` (the model's labels)."""
     rows = len(strips) + (1 if confidence is not None else 0)
     figure = _figure(10, 0.55 * len(strips) + (1.6 if confidence is not None else 0) + 0.9)
     heights = [1] * len(strips) + ([3] if confidence is not None else [])
@@ -91,8 +89,8 @@ def label_timeline(
     for ax, (name, times, labels) in zip(axes, strips, strict=False):
         for start, end, label in _runs(times, labels):
             span = [min(span[0], start), max(span[1], end)]
-            ax.axvspan(start, end, color=label_colour(label), linewidth=0)
-            seen.setdefault(label, label_colour(label))
+            ax.axvspan(start, end, color=label_colour(label, class_names), linewidth=0)
+            seen.setdefault(label, label_colour(label, class_names))
         ax.set_yticks([])
         ax.set_ylabel(name, rotation=0, ha="right", va="center")
     if confidence is not None:

@@ -225,7 +225,9 @@ def markdown_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def draw_timeline(truth: ClipTruth, rows: list[dict], threshold: float, path: str | Path) -> Path:
+def draw_timeline(
+    truth: ClipTruth, rows: list[dict], threshold: float, path: str | Path, labels: list[str] | None = None
+) -> Path:
     """PNG: the true label strip, the shown label strip, the raw top-1 strip and the
     confidence of the shown label (with the uncertain threshold) over the clip's time."""
     times = [r["position_s"] if r.get("position_s") is not None else r["time_s"] for r in rows]
@@ -235,7 +237,7 @@ def draw_timeline(truth: ClipTruth, rows: list[dict], threshold: float, path: st
         ("raw top-1", times, [r["top_k"][0][0] for r in rows]),
     ]
     confidence = (times, [r["confidence"] for r in rows])
-    return plots.label_timeline(strips, path, confidence, threshold, title=f"{truth.name} ({len(rows)} frames)")
+    return plots.label_timeline(strips, path, confidence, threshold, f"{truth.name} ({len(rows)} frames)", labels or ())
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -281,7 +283,8 @@ def evaluate_clips(
         rows = _read_rows(results)
         score = score_clip(truth, rows)
         if pictures:
-            timeline = draw_timeline(truth, rows, cfg.smoothing.uncertain_below, out_dir / f"{truth.name}.timeline.png")
+            path = out_dir / f"{truth.name}.timeline.png"
+            timeline = draw_timeline(truth, rows, cfg.smoothing.uncertain_below, path, classifier.labels)
             score["timeline"] = str(timeline)
         scores.append(score)
     report = {

@@ -45,6 +45,7 @@ import cv2
 import numpy as np
 
 from vidclf.core.metrics import PipelineStats
+from vidclf.core.palette import label_colour
 from vidclf.core.records import FrameResult, SegmentEvent
 from vidclf.core.states import EventKind
 from vidclf.errors import VidclfError
@@ -149,7 +150,8 @@ class StreamView(Sink):
     def on_segment(self, event: SegmentEvent) -> None:
         with self._lock:
             if event.kind is EventKind.START:
-                self._segments.append({"label": event.label, "start_s": event.start_s, "end_s": event.start_s})
+                colour = label_colour(event.label, self.labels)  # the timeline PNGs' colour for it
+                self._segments.append({"label": event.label, "colour": colour, "start_s": event.start_s, "end_s": event.start_s})
             elif self._segments and self._segments[-1]["label"] == event.label:
                 self._segments[-1]["end_s"] = event.end_s
 

@@ -81,7 +81,7 @@ OUTPUTS: tuple[OutputRow, ...] = (
     OutputRow(
         "output.timeline",
         lambda c: check_timeline_path(c.output.timeline),
-        lambda c, s: TimelineSink(c.output.timeline, c.smoothing.uncertain_below, s.source),
+        lambda c, s: TimelineSink(c.output.timeline, c.smoothing.uncertain_below, s.source, s.labels),
     ),
     OutputRow(
         "events.webhook",

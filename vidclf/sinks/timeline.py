@@ -32,9 +32,9 @@ def check_timeline_path(path: str | Path) -> Path:
 class TimelineSink(Sink):
     output_name = "timeline picture"
 
-    def __init__(self, path: str | Path, threshold: float | None = None, title: str = ""):
+    def __init__(self, path: str | Path, threshold: float | None = None, title: str = "", class_names: list[str] | None = None):
         self.path = check_timeline_path(path)
-        self.threshold, self.title = threshold, title
+        self.threshold, self.title, self.class_names = threshold, title, class_names or []
         # compact per-frame columns: a day of 30 FPS video is ~2.6 M frames
         self._times = array("d")
         self._confidence = array("f")
@@ -52,4 +52,5 @@ class TimelineSink(Sink):
         names = {i: label for label, i in self._labels.items()}
         labels = [names[i] for i in self._label_ids]
         times = list(self._times)
-        plots.label_timeline([("shown", times, labels)], self.path, (times, list(self._confidence)), self.threshold, self.title)
+        confidence = (times, list(self._confidence))
+        plots.label_timeline([("shown", times, labels)], self.path, confidence, self.threshold, self.title, self.class_names)
