@@ -34,11 +34,11 @@ def run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     cfg = override(load_config(args.config), config_overrides(p, args))
     result = train(cfg.train, name=args.name or Path(cfg.train.output_dir).name)
     if cfg.train.refit_head:
-        _fit_class_thresholds(cfg, result.model_path)
+        _cross_validate_refit(cfg, result.model_path)
     return 0
 
 
-def _fit_class_thresholds(cfg, model_path) -> None:
+def _cross_validate_refit(cfg, model_path) -> None:
     """Cross-validate the refit over the clips' groups (``cross_validation.md``) and store the
     per-class thresholds: the start model's, or (``fit_class_thresholds``) fitted on the held-out
     probabilities of the same refit done without each fold (never on a clip the head has seen)."""

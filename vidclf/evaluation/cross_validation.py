@@ -38,7 +38,7 @@ from vidclf.errors import VidclfError
 from vidclf.evaluation.clips import ClipTruth, score_clip, summarise, summary_line
 from vidclf.evaluation.replay import replay_clip
 from vidclf.training.calibration import fit_temperature
-from vidclf.training.features import ClipFeatures
+from vidclf.training.features import ClipFeatures, clip_features, split_features, split_model
 from vidclf.training.head_refit import RefitSettings, fit_head, head_probabilities, training_rows
 
 THRESHOLD_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -271,7 +271,6 @@ def cross_validate_model(cfg: Config, model_path: str | Path, clips_dir: str | P
     from vidclf.runtime.calibration import load_calibration
     from vidclf.runtime.classifier import default_labels_path, load_labels
     from vidclf.runtime.keras_layers import load_keras_model
-    from vidclf.training.features import clip_features, split_features, split_model
 
     path = keras_path(model_path)
     labels = load_labels(default_labels_path(path))
