@@ -250,9 +250,9 @@ def mosquitto(tmp_path):
 def headless_chromium(*args: str, budget_ms: int = 5000, timeout: float = 90) -> subprocess.CompletedProcess:
     """Real headless Chromium with ``args`` (a URL and --dump-dom or --screenshot=...);
     ``budget_ms`` of page time runs before the dump or screenshot."""
-    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-    if browser is None:
-        pytest.fail("Chromium is required for the browser tests (apt: chromium)")
+    from browser import chromium_binary
+
+    browser = chromium_binary()
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
     flags.append(f"--virtual-time-budget={budget_ms}")
     return subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=timeout)

@@ -23,6 +23,8 @@ import pytest
 from conftest import (
     CLIPS,
     ROOT,
+    SHARED,
+    SPORTS,
     assert_one_line_error,
     cli_env,
     count_frames,
@@ -36,7 +38,7 @@ from conftest import (
 from servers import free_port
 
 from vidclf.core.palette import label_colour
-from vidclf.sinks.serve import BrowserView
+from vidclf.sinks.serve import TIMELINE_WINDOW_S, BrowserView, StreamView
 
 MONTAGE = CLIPS / "montage_lifting_football_tennis.mp4"
 DEMO = ROOT / "models" / "demo" / "basketball_gym_shooting.mp4"
@@ -368,6 +370,40 @@ def test_browser_view_in_headless_chromium(shared, tmp_path):
     assert f"browser view: http://127.0.0.1:{port}/" in err
 
 
+def test_the_page_timeline_runs_on_the_stream_clock_through_loops_in_a_rolling_window():
+    """A --loop file's position starts again at 0; the page's strip must not (it used to break
+    into overlapping blobs). Long runs keep only the last TIMELINE_WINDOW_S."""
+    from vidclf.core.records import FrameResult
+
+    labels = ["basketball", "tennis", "volleyball"]
+    view = StreamView(labels=labels)
+    image = np.zeros((8, 8, 3), np.uint8)
+    fps, loop_s = 10, 30.0  # a 30 s clip played three times: tennis for 20 s, volleyball for 10 s
+    for frame in range(int(3 * loop_s * fps)):
+        t = frame / fps
+        position = t % loop_s
+        label = "tennis" if position < 20 else "volleyball"
+        view.on_frame(FrameResult(frame, t, position, label, 0.9, [(label, 0.9)], 5.0, 10.0, image))
+    segments = view.status()["segments"]
+    assert [s["label"] for s in segments] == ["tennis", "volleyball"] * 3
+    assert segments[0]["start_s"] == 0.0 and segments[-1]["end_s"] == pytest.approx(89.9)
+    for before, after in zip(segments, segments[1:], strict=False):
+        assert before["end_s"] == after["start_s"]  # no gaps, no overlaps, never back
+    assert [s["start_s"] for s in segments] == pytest.approx([0, 20, 30, 50, 60, 80])
+    assert all(s["colour"] == label_colour(s["label"], labels) for s in segments)
+
+    # a long run: only the window is kept, its first segment cut at the window's edge
+    t = 89.9
+    while t < 89.9 + 2 * TIMELINE_WINDOW_S:
+        t += 10.0
+        label = "basketball" if int(t // 100) % 2 else "tennis"
+        view.on_frame(FrameResult(int(t * fps), t, t, label, 0.9, [(label, 0.9)], 5.0, 10.0, image))
+    status = view.status()
+    assert status["segments"][0]["start_s"] == pytest.approx(t - TIMELINE_WINDOW_S)
+    assert status["segments"][-1]["end_s"] == pytest.approx(t)
+    assert len(status["segments"]) <= TIMELINE_WINDOW_S / 100 + 2
+
+
 def _read_mjpeg(url: str, frames: int, into: list) -> None:
     with urllib.request.urlopen(url, timeout=10) as response:
         data = b""
@@ -526,16 +562,18 @@ def test_frames_the_model_is_unsure_about_are_kept_as_captured_with_their_sideca
 @pytest.mark.slow
 def test_kept_frames_are_filed_from_the_review_page_into_folders_training_reads(tmp_path):
     """`vidclf review DIR`: the page (real Chromium) shows a kept frame with a button per
-    class; filing (the POST its buttons send) moves frame and sidecar into the class folder —
-    `_none` for no sport — where the trainer's extra-data reader finds them under that class."""
+    class; a mouse click on a class and the `0` key (no sport) move frame and sidecar into the
+    class folder -- `_none` for no sport -- and a short training run takes the folder as it is."""
     import signal
     import urllib.request
 
+    from browser import Browser
     from servers import free_port
 
+    from vidclf.config import TrainConfig
     from vidclf.core.records import FrameResult
     from vidclf.sinks.hard_frames import HardFrameSink
-    from vidclf.training.video_data import extra_items
+    from vidclf.training.trainer import train
 
     folder = tmp_path / "hard"
     sink = HardFrameSink(folder, "court1", "clip.mp4", per_minute=60)
@@ -572,11 +610,21 @@ def test_kept_frames_are_filed_from_the_review_page_into_folders_training_reads(
                 pass
             assert time.monotonic() < deadline and server.poll() is None, server.communicate()[1][-2000:]
             time.sleep(0.2)
-        dom = headless_chromium("--dump-dom", f"http://127.0.0.1:{port}/", budget_ms=3000).stdout
-        assert 'data-pending="6"' in dom and 'data-current="court1_0000000"' in dom
-        assert 'data-class="tennis"' in dom and 'data-class="no_sport"' in dom  # a button per class of the model
-        assert post("court1_0000000", "tennis") == (200, {"filed": "tennis/court1_0000000.jpg", "pending": 5})
-        assert post("court1_0000090", "no_sport")[1]["filed"] == "_none/court1_0000090.jpg"
+        with Browser() as browser:
+            page = browser.open(f"http://127.0.0.1:{port}/")
+            page.wait_for("document.body.dataset.pending === '6'")
+            assert page.evaluate("document.body.dataset.current") == "court1_0000000"
+            assert page.evaluate("document.getElementById('frame').naturalWidth") > 0  # the frame is shown
+            classes = page.evaluate("[...document.querySelectorAll('button')].map(b => b.dataset.class)")
+            assert "tennis" in classes and "no_sport" in classes  # a button per class of the model
+            page.click('button[data-class="tennis"]')  # a mouse click
+            page.wait_for("document.body.dataset.pending === '5'")
+            assert page.evaluate("document.getElementById('message').textContent") == "filed under tennis/court1_0000000.jpg"
+            assert page.evaluate("document.body.dataset.current") == "court1_0000090"
+            page.press("0")  # the no-sport key
+            page.wait_for("document.body.dataset.pending === '4'")
+            assert page.evaluate("document.body.dataset.current") == "court1_0000180"
+        # the page's POST checks what it is sent
         assert post("court1_0000090", "tennis")[0] == 409  # already filed
         assert post("../../etc/passwd", "tennis")[0] == 409 and post("court1_0000180", "curling")[0] == 409
         pending = json.loads(_get(f"http://127.0.0.1:{port}/pending.json")[1])
@@ -585,7 +633,23 @@ def test_kept_frames_are_filed_from_the_review_page_into_folders_training_reads(
         server.send_signal(signal.SIGINT)
         server.communicate(timeout=20)
     assert (folder / "tennis" / "court1_0000000.json").is_file()  # the sidecar went along
-    labels = json.loads((ROOT / "models" / "sports22.labels.json").read_text())
-    train, val, test = extra_items(folder, labels, 0.0, 0.0, 0, background="no_sport")
-    found = {(item.path.name, labels[item.label]) for item in train + val + test}
-    assert found == {("court1_0000000.jpg", "tennis"), ("court1_0000090.jpg", "no_sport")}
+    assert (folder / "_none" / "court1_0000090.jpg").is_file()
+
+    # a short training run takes the folder as it is: 3 classes x 4 photos, 4 more no-sport
+    # photos (the background class needs held-out images of its own) and the two filed frames
+    background = tmp_path / "background" / "_none"
+    background.mkdir(parents=True)
+    for photo in sorted((SHARED / "sports_extra" / "_none").glob("*.jpg"))[:4]:
+        (background / photo.name).write_bytes(photo.read_bytes())
+    cfg = TrainConfig(
+        data_dir=str(SPORTS), classes=["football", "tennis", "weight_lifting"], max_images_per_class=4,
+        val_fraction=0.25, test_fraction=0.25, batch_size=16, epochs=1, fine_tune_epochs=0, quantize=False,
+        extra_data_dirs=[str(background.parent), str(folder)], background_class="no_sport",
+        output_dir=str(tmp_path / "retrained"),
+    )  # fmt: skip
+    result = train(cfg, name="retrained")
+    assert result.class_names == ["football", "tennis", "weight_lifting", "no_sport"]
+    # photos: 2 train / 1 val / 1 test per class of four; each filed frame is a class's only
+    # one in its folder, so both are training images
+    assert result.metrics["images"]["train"] == 3 * 2 + 2 + 2
+    assert result.metrics["images"]["val"] == 4 and result.metrics["images"]["test"] == 4

@@ -262,3 +262,26 @@ def test_every_class_of_the_shipped_model_has_its_own_clearly_different_colour()
     assert plots.label_colour("tennis", labels) == rgb(label_colour("tennis", labels))
     assert label_colour("uncertain", labels) == UNCERTAIN_COLOUR
     assert label_colour("not_a_class", labels) == label_colour("not_a_class")  # stable fallback
+
+
+def test_the_overlay_captions_its_bars_as_the_smoothed_top_k():
+    """The overlay's bars are the smoothed prediction and the page's panel the raw one: the
+    picture says which it is, below the bars."""
+    import time
+
+    from vidclf.core.messages import Frame, Prediction
+    from vidclf.sinks.overlay import draw_overlay
+
+    black = np.zeros((360, 640, 3), np.uint8)
+    smoothed = np.array([0.2, 0.7, 0.1])
+    prediction = Prediction(Frame(0, black, time.monotonic()), np.array([0.1, 0.8, 0.1]), smoothed, "tennis", 0.7, 5.0, 0.0)
+    image = draw_overlay(prediction, ["basketball", "tennis", "volleyball"], k=3)
+    scale = 640 / 900
+    line = int(28 * scale) + 6
+    below_bars = image[line * 4 + 4 : line * 4 + int(24 * scale) + 2, :200]
+    assert (below_bars.max(axis=2) > 120).sum() > 40  # the caption's letters
+    # and the bars are the smoothed probabilities: the top bar is 0.7 of the bar's full length
+    bar_row = image[line * 2 - 5, :, 1]
+    green = np.flatnonzero(bar_row == 180)
+    full = min(640, int(360 * scale) + 20) - int(170 * scale) - 16
+    assert len(green) > 0 and green[-1] - green[0] + 1 == pytest.approx(int(full * 0.7), abs=2)

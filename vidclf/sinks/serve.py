@@ -5,7 +5,8 @@ Routes (each needs ``?token=...`` when a token is set):
 * ``/``             the page: live picture, label + top-k, FPS / latency, a timeline of segments
 * ``/stream.mjpg``  the annotated stream as MJPEG (``multipart/x-mixed-replace``)
 * ``/snapshot.jpg`` the newest annotated frame
-* ``/status.json``  label, confidence, top-k, frames, FPS, latency, segments (for programs)
+* ``/status.json``  label, confidence, top-k, frames, FPS, latency, and the shown labels'
+                    segments of the last ``TIMELINE_WINDOW_S`` on the stream's clock (for programs)
 
 One :class:`BrowserView` serves every stream of a run: one stream has these routes at the
 top; with several, each has them under ``/<name>/``, ``/`` lists the streams and
@@ -46,8 +47,7 @@ import numpy as np
 
 from vidclf.core.metrics import PipelineStats
 from vidclf.core.palette import label_colour
-from vidclf.core.records import FrameResult, SegmentEvent
-from vidclf.core.states import EventKind
+from vidclf.core.records import FrameResult
 from vidclf.errors import VidclfError
 from vidclf.sinks.events import Sink
 from vidclf.sinks.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -58,6 +58,9 @@ log = logging.getLogger("vidclf")
 
 KEEPALIVE_S = 1.0  # a stream without new frames re-sends its last one this often
 MAX_SEGMENTS_SHOWN = 500
+# The page's timeline shows the last this many seconds of the stream (a rolling window: a
+# service runs for weeks, and a strip of a week shows nothing).
+TIMELINE_WINDOW_S = 600.0
 BOUNDARY = "vidclf-frame"
 # A client gets this long to send its request (before any authentication): half-open and
 # idle connections end instead of holding a thread each.
@@ -116,6 +119,8 @@ class StreamView(Sink):
         self._frame_id = 0
         self._jpeg: tuple[int, bytes] | None = None  # (frame id, encoded), shared by viewers
         self._status: dict = {"source": source, "label": None, "confidence": None, "top_k": [], "frames": 0}
+        # the page's timeline, on the stream's own clock (``time_s``: since the run started);
+        # a ``--loop`` file's position starts again, this clock does not
         self._segments: collections.deque[dict] = collections.deque(maxlen=MAX_SEGMENTS_SHOWN)
         self._times: collections.deque[float] = collections.deque(maxlen=60)
         self._closed = False
@@ -145,15 +150,20 @@ class StreamView(Sink):
                 "infer_ms": round(result.infer_ms, 2),
                 "ended": False,
             }
+            self._extend_timeline(result.label, round(result.time_s, 3))
             self._lock.notify_all()
 
-    def on_segment(self, event: SegmentEvent) -> None:
-        with self._lock:
-            if event.kind is EventKind.START:
-                colour = label_colour(event.label, self.labels)  # the timeline PNGs' colour for it
-                self._segments.append({"label": event.label, "colour": colour, "start_s": event.start_s, "end_s": event.start_s})
-            elif self._segments and self._segments[-1]["label"] == event.label:
-                self._segments[-1]["end_s"] = event.end_s
+    def _extend_timeline(self, label: str, t: float) -> None:
+        last = self._segments[-1] if self._segments else None
+        if last is not None and last["label"] == label:
+            last["end_s"] = t
+        else:
+            if last is not None:
+                last["end_s"] = t  # the strip has no gaps: a label lasts until the next starts
+            colour = label_colour(label, self.labels)  # the timeline PNGs' colour for it
+            self._segments.append({"label": label, "colour": colour, "start_s": t, "end_s": t})
+        while len(self._segments) > 1 and self._segments[0]["end_s"] < t - TIMELINE_WINDOW_S:
+            self._segments.popleft()
 
     def close(self) -> None:
         """The stream has ended: viewers get its last state, and streams end."""
@@ -166,14 +176,15 @@ class StreamView(Sink):
     def status(self) -> dict:
         with self._lock:
             segments = [dict(s) for s in self._segments]
-            if segments and self._status.get("position_s") is not None:
-                segments[-1]["end_s"] = max(segments[-1]["end_s"], self._status["position_s"])
-            elif segments and self._status.get("time_s") is not None:
-                segments[-1]["end_s"] = max(segments[-1]["end_s"], self._status["time_s"])
+            now = self._status.get("time_s")
+            window_start = None if now is None else max(0.0, round(now - TIMELINE_WINDOW_S, 3))
+            if segments and window_start is not None and segments[0]["start_s"] < window_start:
+                segments[0]["start_s"] = window_start  # cut at the window's edge
             return {
                 **self._status,
                 "state": self.state(),
                 "segments": segments,
+                "timeline_window_s": TIMELINE_WINDOW_S,
                 "viewers": self.viewers,
                 "frames_sent": self.frames_sent,
             }
