@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,10 +53,18 @@ def split_model(model):
     return backbone, kernel, bias
 
 
-def _forward(backbone, pictures: list[np.ndarray]) -> np.ndarray:
-    # predict_on_batch keeps one traced function on the model: no retracing per call
-    chunks = [np.asarray(backbone.predict_on_batch(np.stack(pictures[i : i + BATCH]).astype(np.float32)))
-              for i in range(0, len(pictures), BATCH)]  # fmt: skip
+def backbone_features(
+    backbone, pictures: Sequence[np.ndarray] | np.ndarray, batch_size: int = BATCH, on_batch: Callable[[int], None] | None = None
+) -> np.ndarray:
+    """The frozen backbone's output for each picture (prepared, model-sized), ``batch_size`` at
+    a time; ``on_batch(n)`` after each batch of ``n`` (a progress bar)."""
+    chunks = []
+    for start in range(0, len(pictures), batch_size):
+        batch = np.asarray(pictures[start : start + batch_size], dtype=np.float32)
+        # predict_on_batch keeps one traced function on the model: no retracing per call
+        chunks.append(np.asarray(backbone.predict_on_batch(batch)))
+        if on_batch is not None:
+            on_batch(len(batch))
     return np.concatenate(chunks) if chunks else np.zeros((0, backbone.output_shape[-1]), np.float32)
 
 
@@ -112,7 +120,7 @@ def clip_features(
         if not pictures:
             raise VidclfError(f"{root / name}: no frame could be decoded")
         group = str(entry.get("group") or name)
-        features = _forward(backbone, pictures)
+        features = backbone_features(backbone, pictures)
         clips[name] = ClipFeatures(name, entry.get("class"), group, float(fps), features, np.array(cuts, np.float32))
         if progress:
             progress(name, len(pictures))
@@ -146,7 +154,7 @@ def _read_cache(path: Path, key: str) -> dict[str, ClipFeatures] | None:
 
 def photo_features(model, images: np.ndarray) -> np.ndarray:
     """Features of prepared pictures (``(n, size, size, 3)`` RGB, as :func:`load_images` gives)."""
-    return _forward(split_model(model)[0], list(images))
+    return backbone_features(split_model(model)[0], images)
 
 
 def split_features(model, cfg, cache_dir: str | Path | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -40,6 +40,7 @@ from vidclf.training.calibration import write_calibration
 from vidclf.training.dataset import load_images, scan_classes, stratified_split
 from vidclf.training.distill import Teacher
 from vidclf.training.export import export_tflite, with_input_size
+from vidclf.training.features import backbone_features
 from vidclf.training.report import classification_report, write_confusion_csv
 from vidclf.training.soup import average_models
 from vidclf.training.video_data import VideoFrameBatches, extra_items, load_raw, video_frames
@@ -76,16 +77,8 @@ def class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
 
 
 def _extract_features(backbone, images: np.ndarray, batch_size: int, progress: Progress, label: str) -> np.ndarray:
-    import tensorflow as tf
-
-    step = tf.function(lambda x: backbone(x, training=False))
-    dataset = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).map(lambda x: tf.cast(x, tf.float32)).prefetch(2)
     task = progress.add_task(f"features {label}", total=len(images), info="")
-    chunks = []
-    for batch in dataset:
-        chunks.append(step(batch).numpy())
-        progress.advance(task, int(batch.shape[0]))
-    return np.concatenate(chunks) if chunks else np.zeros((0, backbone.output_shape[-1]), np.float32)
+    return backbone_features(backbone, images, batch_size, lambda n: progress.advance(task, n))
 
 
 def _keras_progress_callback(progress: Progress, description: str, epochs: int):
