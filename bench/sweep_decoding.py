@@ -31,13 +31,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from vidclf.config import OutputConfig, load_config, override  # noqa: E402
+from vidclf.config import OutputConfig, SmoothingConfig, load_config, override  # noqa: E402
 from vidclf.evaluation.clips import load_ground_truth, score_clip, summarise, summary_line  # noqa: E402
+from vidclf.evaluation.replay import replay_clip  # noqa: E402
 from vidclf.pipeline.orchestrator import run_pipeline  # noqa: E402
 from vidclf.runtime.classifier import load_classifier  # noqa: E402
-from vidclf.streaming.decoding import FrameLabeler, LabelDecoder  # noqa: E402
 from vidclf.streaming.scene_cut import SceneCutDetector  # noqa: E402
-from vidclf.streaming.smoothing import make_smoother  # noqa: E402
 
 
 def raw_runs(cfg, clips_dir: Path, classifier) -> dict:
@@ -79,21 +78,17 @@ def cut_distances(clip: Path) -> list[float]:
         out.append(detector.distance(frame))
 
 
-def replay(runs: dict, labels: list[str], s: dict, model_thresholds: dict | None = None) -> tuple[dict, list[dict]]:
-    """The summary of one setting replayed on every clip, and each clip's scores."""
+def replay(runs: dict, labels: list[str], s: dict, base: SmoothingConfig, model_thresholds: dict | None = None):
+    """The summary of one setting replayed on every clip, and each clip's scores: the
+    evaluation's own replay (:func:`replay_clip`) with the setting's fields over ``base``."""
+    swept = {k.removeprefix("threshold."): v for k, v in s.items() if k.startswith("threshold.")}
+    fields = {k: v for k, v in s.items() if not k.startswith("threshold.")}
+    smoothing = dataclasses.replace(base, **fields, class_thresholds={**base.class_thresholds, **swept})
     scores = []
     for truth, rows, probs, cuts in runs.values():
-        # the model's own per-class thresholds (its calibration file), then the axes swept here
-        swept = {k.removeprefix("threshold."): v for k, v in s.items() if k.startswith("threshold.")}
-        thresholds = {**(model_thresholds or {}), **swept}
-        decoder = LabelDecoder(labels, s["uncertain_below"], thresholds, s["hysteresis_s"], s["min_segment_s"], ["no_sport"])
-        labeler = FrameLabeler(make_smoother(s["mode"], s["size"], s["ema_alpha"]), decoder)
-        replayed = []
-        for i, row in enumerate(rows):
-            cut = s["scene_cut"] and cuts[row["frame"]] > s["scene_cut_threshold"]
-            _smoothed, label, confidence = labeler.step(probs[i], row["position_s"], cut)
-            top = int(np.argmax(probs[i]))
-            replayed.append({**row, "label": label, "confidence": confidence, "top_k": [[labels[top], float(probs[i, top])]]})
+        positions = np.array([row["position_s"] for row in rows])
+        frame_cuts = np.array([cuts[row["frame"]] for row in rows])
+        replayed = replay_clip(probs, 0.0, frame_cuts, labels, smoothing, model_thresholds, times=positions)
         scores.append(score_clip(truth, replayed))
     return summarise(scores), scores
 
@@ -147,14 +142,14 @@ def main() -> int:
     keys = list(grid)
     for values in itertools.product(*grid.values()):
         setting = dict(zip(keys, values, strict=True))
-        summary, scores = replay(runs, classifier.labels, setting, classifier.class_thresholds)
+        summary, scores = replay(runs, classifier.labels, setting, cfg.smoothing, classifier.class_thresholds)
         short = " ".join(f"{k}={v}" for k, v in setting.items() if len(grid[k]) > 1)
         extra = f" | {per_class_line(scores)}" if args.per_class else ""
         print(f"{short} | {summary_line(summary)}{extra}", flush=True)
     for alpha in (0.05, 0.1, 0.2) if not args.grid else ():
         setting = {**dict(zip(keys, [g[0] for g in grid.values()], strict=True)), "mode": "ema", "ema_alpha": alpha}
         setting.update(uncertain_below=0.5, hysteresis_s=0.5, min_segment_s=1.0, scene_cut=True)
-        summary, _scores = replay(runs, classifier.labels, setting, classifier.class_thresholds)
+        summary, _scores = replay(runs, classifier.labels, setting, cfg.smoothing, classifier.class_thresholds)
         print(f"ema alpha={alpha} | {summary_line(summary)}", flush=True)
     return 0
 

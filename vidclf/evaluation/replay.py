@@ -30,14 +30,16 @@ def replay_clip(
     labels: list[str],
     smoothing: SmoothingConfig,
     model_thresholds: dict[str, float] | None = None,
+    times: np.ndarray | None = None,
 ) -> list[dict]:
     """One row per frame (frame, position_s, label shown, confidence, raw top-1) for calibrated
-    ``probs`` of shape (frames, classes); ``cuts[i]`` is frame i's scene-cut distance."""
+    ``probs`` of shape (frames, classes); ``cuts[i]`` is frame i's scene-cut distance;
+    ``times[i]`` its place in the clip (default ``i / fps``: a constant frame rate)."""
     s = smoothing
     labeler = FrameLabeler(make_smoother(s.mode, s.size, s.ema_alpha, s.window_s), make_decoder(s, labels, model_thresholds))
     rows = []
     for i, p in enumerate(probs):
-        t = i / fps
+        t = i / fps if times is None else float(times[i])
         _smoothed, label, confidence = labeler.step(p, t, bool(s.scene_cut and cuts[i] > s.scene_cut_threshold))
         top = int(np.argmax(p))
         rows.append(

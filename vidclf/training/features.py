@@ -28,6 +28,7 @@ import numpy as np
 
 from vidclf.errors import VidclfError
 from vidclf.runtime.preprocess import DEFAULT_FIT, colour_distance, colour_signature, prepare_image
+from vidclf.training.video_data import clip_labels
 
 BATCH = 64  # pictures per forward pass: fills both cores without holding many frames
 
@@ -91,10 +92,7 @@ def clip_features(
     right answer is ``uncertain``), read from ``cache_dir`` when the same weights made them;
     ``progress(clip, frames)`` is called after each clip."""
     root = Path(folder)
-    try:
-        entries = json.loads((root / "labels.json").read_text())["clips"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise VidclfError(f"{root}: no usable labels.json ({exc})") from None
+    entries = clip_labels(root)
     key = _model_key(model)
     cache = Path(cache_dir) / f"{root.name}-{fit}-{key}.npz" if cache_dir else None
     if cache and cache.is_file():

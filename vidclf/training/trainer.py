@@ -40,7 +40,7 @@ from vidclf.training.calibration import write_calibration
 from vidclf.training.dataset import load_images, scan_classes, stratified_split
 from vidclf.training.distill import Teacher
 from vidclf.training.export import export_tflite, with_input_size
-from vidclf.training.features import backbone_features
+from vidclf.training.features import backbone_features, clip_features, split_features
 from vidclf.training.report import classification_report, write_confusion_csv
 from vidclf.training.soup import average_models
 from vidclf.training.video_data import VideoFrameBatches, extra_items, load_raw, video_frames
@@ -425,7 +425,6 @@ def _refit_head(cfg: TrainConfig, model, class_names: list[str], progress) -> in
     """Refit ``model``'s head in place on cached backbone features of the photo split's training
     part and of every frame of ``video_dir``'s clips (:mod:`vidclf.training.head_refit`); returns
     the number of clip frames used."""
-    from vidclf.training.features import clip_features, split_features
     from vidclf.training.head_refit import RefitSettings, fit_head, training_rows
 
     task = progress.add_task("features", total=None, info="clips")

@@ -70,6 +70,19 @@ def extra_items(
     return train, val, test
 
 
+def clip_labels(folder: str | Path) -> dict[str, dict]:
+    """``folder/labels.json``'s clips: file name -> entry (``class``: a class or null for no
+    sport, ``group``: clips that share a venue or source, split together)."""
+    root = Path(folder)
+    try:
+        clips = json.loads((root / "labels.json").read_text())["clips"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise VidclfError(f"{root}: no usable labels.json ({exc})") from None
+    if not isinstance(clips, dict):
+        raise VidclfError(f"{root}: no usable labels.json (its clips are not a mapping)")
+    return clips
+
+
 def video_frames(
     folder: str | Path, class_names: list[str], step: int = 5, background: str | None = None
 ) -> tuple[list[np.ndarray], np.ndarray]:
@@ -77,10 +90,7 @@ def video_frames(
     is one of ``class_names``; clips of no sport (class null) become the ``background`` class,
     or are left out without one."""
     root = Path(folder)
-    try:
-        clips = json.loads((root / "labels.json").read_text())["clips"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise VidclfError(f"{root}: no usable labels.json ({exc})") from None
+    clips = clip_labels(root)
     images, labels = [], []
     for name, entry in sorted(clips.items()):
         label = entry.get("class") or background
