@@ -205,3 +205,23 @@ def read_frames(path):
     capture = cv2.VideoCapture(str(path))
     while (frame := capture.read())[0]:
         yield frame[1]
+
+
+def test_the_feature_cache_key_follows_the_weights_and_the_input_size():
+    """The same weights written at another input size see other pictures: their cached
+    features must not be taken for each other's (a 160 px copy once read the 224 px cache)."""
+    import keras
+
+    from vidclf.training.export import with_input_size
+    from vidclf.training.features import _model_key
+
+    backbone = keras.Sequential(
+        [keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3), keras.layers.GlobalAveragePooling2D()], name="backbone"
+    )
+    picture = keras.Input((32, 32, 3))
+    model = keras.Model(picture, keras.layers.Dense(3, activation="softmax", name="predictions")(backbone(picture)))
+    same = with_input_size(model, 32)
+    assert _model_key(same) == _model_key(model)
+    assert _model_key(with_input_size(model, 48)) != _model_key(model)
+    backbone.layers[0].set_weights([w + 1.0 for w in backbone.layers[0].get_weights()])
+    assert _model_key(model) != _model_key(same)  # other weights

@@ -70,9 +70,11 @@ def backbone_features(
 
 
 def _model_key(model) -> str:
-    """A short fingerprint of the backbone's weights: a cache never outlives its model."""
+    """A short fingerprint of the backbone's weights and input size: a cache never outlives its
+    model, and the same weights written at another input size (``--input-size``) see other
+    pictures."""
     backbone = split_model(model)[0]
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(str(model.input_shape[1:]).encode())
     for weights in backbone.get_weights()[:: max(1, len(backbone.get_weights()) // 16)]:
         digest.update(np.ascontiguousarray(weights).tobytes())
     return digest.hexdigest()[:16]
