@@ -1,13 +1,14 @@
 """Live capacity: how many 30 FPS streams one process sustains, vs one process per stream.
 
     python bench/bench_live_capacity.py [--clip PATH] [--counts 1,2,4,6,8] [--fps 30,10] [--seconds 15]
-                                        [--model models/sports22.int8.onnx]
+                                        [--model models/sports22.int8.onnx] [--gating off,on]
 
 Each stream is a ``--realtime --loop`` replay of a shared 480p clip (paced like a camera,
 frames dropped when nobody takes them). For N streams, side by side in one run:
   one process  -- ``vidclf run --source clip x N --results {name}.jsonl`` (shared predictor)
   N processes  -- N ``vidclf run --source clip`` started together
-each at ``model.classify_fps`` 30 (every frame) and 10. After a warm-up (the first 3 s of each
+each at ``model.classify_fps`` 30 (every frame) and 10, and with ``--gating off,on`` also with
+change gating (``model.classify_on_change``) side by side. After a warm-up (the first 3 s of each
 stream), from the results files: steady-state drops (gaps in the frame numbers) and the
 capture -> overlay latency p95 over all streams, and from /proc the cores the processes used
 in the second half of the run (all threads; 2.0 = both cores busy; the first half holds the
@@ -64,11 +65,15 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(clip: Path, n: int, classify_fps: str, separate: bool, seconds: float, tmp: Path, model: Path | None = None) -> dict:
+def measure(
+    clip: Path, n: int, classify_fps: str, separate: bool, seconds: float, tmp: Path, model: Path | None = None,
+    gated: bool = False,
+) -> dict:  # fmt: skip
     config = tmp / f"c{classify_fps}.yaml"
     path = f"  path: {model.resolve()}\n" if model else ""  # none: the config's default model
-    config.write_text(f"model:\n{path}  classify_fps: {classify_fps}\n  threads: {1 if separate and n > 1 else 2}\n")
-    out = tmp / f"{'sep' if separate else 'one'}-{n}-{classify_fps}"
+    gating = f"  classify_on_change: {'true' if gated else 'false'}\n"
+    config.write_text(f"model:\n{path}{gating}  classify_fps: {classify_fps}\n  threads: {1 if separate and n > 1 else 2}\n")
+    out = tmp / f"{'sep' if separate else 'one'}-{n}-{classify_fps}-{'gated' if gated else 'all'}"
     out.mkdir()
     if separate:
         processes = [
@@ -85,20 +90,23 @@ def measure(clip: Path, n: int, classify_fps: str, separate: bool, seconds: floa
         process.send_signal(signal.SIGTERM)
     for process in processes:
         process.communicate(timeout=60)
-    drops, latencies = 0, []
+    drops, latencies, rows_seen, classified = 0, [], 0, 0
     files = sorted(out.glob("*.jsonl"))
     for path in files:
         rows = [json.loads(line) for line in path.read_text().splitlines()]
         dropped, lat = _steady(rows)
         drops += dropped
         latencies += lat
+        rows_seen += len(rows)
+        classified += sum(1 for r in rows if r.get("classified", True))
     latencies.sort()
     p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("inf")
     ok = len(files) == n and drops == 0 and p95 <= P95_LIMIT_MS
     return {
         "n": n,
         "fps": classify_fps,
-        "mode": "N processes" if separate else "one process",
+        "mode": ("N processes" if separate else "one process") + (", gated" if gated else ""),
+        "classified": classified / rows_seen if rows_seen else 0.0,
         "drops": drops,
         "p95": p95,
         "cores": cores,
@@ -114,27 +122,36 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=15.0)
     p.add_argument("--modes", default="one,separate", help="one process, separate processes, or both (one,separate)")
     p.add_argument("--model", type=Path, help="model file (default: the config's)")
+    p.add_argument("--gating", default="off", help="change gating off, on, or both side by side (off,on)")
     args = p.parse_args()
     modes = [m.strip() == "separate" for m in args.modes.split(",")]
+    gatings = [g.strip() == "on" for g in args.gating.split(",")]
     counts = [int(c) for c in args.counts.split(",")]
     best: dict[tuple[str, str], int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for fps in args.fps.split(","):
             for n in counts:
                 for separate in modes:
-                    r = measure(args.clip, n, fps, separate, args.seconds, Path(tmp), args.model)
-                    print(
-                        f"classify_fps {fps:>2} {r['mode']:<12} N={n}: steady-state drops {r['drops']}, "
-                        f"p95 {r['p95']:.0f} ms, cores used {r['cores']:.2f} -> {'sustained' if r['ok'] else 'not sustained'}",
-                        flush=True,
-                    )
-                    if r["ok"]:
-                        best[(fps, r["mode"])] = max(best.get((fps, r["mode"]), 0), n)
+                    for gated in gatings:
+                        r = measure(args.clip, n, fps, separate, args.seconds, Path(tmp), args.model, gated)
+                        print(
+                            f"classify_fps {fps:>2} {r['mode']:<20} N={n}: steady-state drops {r['drops']}, "
+                            f"p95 {r['p95']:.0f} ms, cores used {r['cores']:.2f}, frames classified {r['classified']:.2f} "
+                            f"-> {'sustained' if r['ok'] else 'not sustained'}",
+                            flush=True,
+                        )
+                        if r["ok"]:
+                            best[(fps, r["mode"])] = max(best.get((fps, r["mode"]), 0), n)
     print(f"\nlargest N sustained ({args.clip.name}, 0 steady-state drops, p95 <= {P95_LIMIT_MS:.0f} ms, counts {args.counts}):")
     for fps in args.fps.split(","):
-        one, sep = best.get((fps, "one process"), 0), best.get((fps, "N processes"), 0)
-        ratio = f"{one / sep:.2f}x" if sep else "n/a"
-        print(f"  classify_fps {fps:>2}: one process {one}, separate processes {sep} ({ratio})")
+        found = {mode: n for (f, mode), n in best.items() if f == fps}
+        one, sep, gated = found.get("one process", 0), found.get("N processes", 0), found.get("one process, gated", 0)
+        line = f"  classify_fps {fps:>2}: " + (", ".join(f"{mode} {n}" for mode, n in sorted(found.items())) or "none")
+        if one and sep:
+            line += f"; one process / separate {one / sep:.2f}x"
+        if one and gated:
+            line += f"; gated / not gated {gated / one:.2f}x"
+        print(line)
 
 
 if __name__ == "__main__":
