@@ -3,8 +3,8 @@
     python bench/bench_int8.py [--models models/sports22.tflite,models/sports22.int8.tflite,models/sports22.int8.onnx]
                                [--rounds 5] [--calls 60]
 
-Each file is loaded with ``load_classifier`` (as the pipeline does) and called on one frame at
-a time, at 1 and 2 threads, in interleaved rounds (this machine's speed drifts), two ways:
+Each file is loaded with ``load_classifier`` (as the pipeline does) and called on one frame of
+its own input size at a time, at 1 and 2 threads, in interleaved rounds (this machine's speed drifts), two ways:
 back to back (the most a file can do) and paced at 30 calls/s (a live camera: what the threads
 burn between frames shows up here). CPU is the process's, all threads. Medians are quoted.
 """
@@ -52,13 +52,13 @@ def main() -> None:
     paths = [Path(m) for m in args.models.split(",")]
     for threads in (1, 2):
         models = {path.name: load_classifier(path, threads=threads) for path in paths}
-        size = next(iter(models.values())).input_size
-        image = np.random.default_rng(0).integers(0, 256, (1, size, size, 3), dtype=np.uint8)
+        rng = np.random.default_rng(0)  # each file gets a frame of its own input size (a fast tier's is smaller)
+        images = {name: rng.integers(0, 256, (1, c.input_size, c.input_size, 3), dtype=np.uint8) for name, c in models.items()}
         results: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for _ in range(args.rounds):
             for name, clf in models.items():
                 for pace, interval in (("back to back", 0.0), ("30 calls/s", 1 / 30)):
-                    results.setdefault((name, pace), []).append(measure(clf, image, args.calls, interval))
+                    results.setdefault((name, pace), []).append(measure(clf, images[name], args.calls, interval))
         print(f"{threads} thread{'s' if threads > 1 else ''}, batch 1, {args.rounds} rounds x {args.calls} calls (medians):")
         base = {pace: statistics.median(c for _, c in results[(paths[0].name, pace)]) for pace in ("back to back", "30 calls/s")}
         for (name, pace), values in results.items():

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ from vidclf.evaluation.replay import replay_clip
 from vidclf.training.calibration import fit_temperature
 from vidclf.training.features import ClipFeatures, clip_features, split_features, split_model
 from vidclf.training.head_refit import RefitSettings, fit_head, head_probabilities, training_rows
+
+log = logging.getLogger("vidclf")
 
 THRESHOLD_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 NULL_SLACK = 0.01  # share of no-sport frames shown uncertain that per-class thresholds may give up
@@ -264,10 +267,29 @@ def keras_path(model_path: str | Path) -> Path:
     raise VidclfError(f"cross-validation needs the model's .keras file (its backbone's features); not found: {candidates[0]}")
 
 
+def clips_trained_on(model_path: str | Path) -> str | None:
+    """The clip folder (``train.video_dir``) whose frames the model's own training used, from
+    its metrics file (``<name>.metrics.json`` next to it, or a run folder's ``metrics.json``);
+    None when it used none or no metrics file says."""
+    path = Path(model_path)
+    stem = path.name.split(".")[0]
+    for candidate in (path.with_name(f"{stem}.metrics.json"), path.with_name("metrics.json")):
+        try:
+            metrics = json.loads(candidate.read_text())
+        except (OSError, ValueError):
+            continue
+        if metrics.get("name", stem) != stem:
+            continue  # a run folder's metrics of another model
+        if metrics.get("images", {}).get("video_frames"):
+            return metrics.get("config", {}).get("video_dir")
+        return None
+    return None
+
+
 def cross_validate_model(cfg: Config, model_path: str | Path, clips_dir: str | Path, refit: bool = True) -> dict:
     """:func:`cross_validate` of the model at ``model_path`` over the clips in ``clips_dir``:
-    features cached in ``cfg.train.feature_cache``, the photo split and refit settings of
-    ``cfg.train``, the decoding of ``cfg.smoothing``."""
+    features cached in ``cfg.train.feature_cache``, the photo split, input size and refit
+    settings of ``cfg.train``, the decoding of ``cfg.smoothing``."""
     from vidclf.runtime.calibration import load_calibration
     from vidclf.runtime.classifier import default_labels_path, load_labels
     from vidclf.runtime.keras_layers import load_keras_model
@@ -276,6 +298,10 @@ def cross_validate_model(cfg: Config, model_path: str | Path, clips_dir: str | P
     labels = load_labels(default_labels_path(path))
     background = next((b for b in cfg.smoothing.background_labels if b in labels), None)
     model = load_keras_model(path, "model")
+    if cfg.train.input_size and cfg.train.input_size != model.input_shape[1]:  # as train.py --input-size refits it
+        from vidclf.training.export import with_input_size
+
+        model = with_input_size(model, cfg.train.input_size)
     _backbone, kernel, bias = split_model(model)
     temperature, thresholds = load_calibration(path, labels)
     start = Head(kernel, bias, temperature, thresholds)
@@ -283,10 +309,19 @@ def cross_validate_model(cfg: Config, model_path: str | Path, clips_dir: str | P
     clips = clip_features(model, clips_dir, labels, background, cfg.model.input_fit, cfg.train.feature_cache)
     photos = split_features(model, train_cfg, cfg.train.feature_cache)
     settings = RefitSettings(cfg.train.clip_weight, cfg.train.refit_pull, keep=cfg.train.refit_keep) if refit else None
-    return cross_validate(
+    report = cross_validate(
         start, clips, photos, labels, cfg.smoothing, background, settings, cfg.train.folds, cfg.train.seed,
         cfg.train.fit_class_thresholds,
     )
+    seen = clips_trained_on(path)
+    if seen and Path(seen).name == Path(clips_dir).resolve().name:
+        # Every fold's refit starts from (and keeps a share of) a head that saw the fold's clips.
+        report["not_held_out"] = (
+            f"{path} was itself trained on the frames of {seen} (its metrics file): these figures are not held out; "
+            "cross-validate from a model that never saw these clips (e.g. the one it was refitted from)"
+        )
+        log.warning("cross-validation: %s", report["not_held_out"])
+    return report
 
 
 def write_report(report: dict, out_dir: str | Path) -> Path:
@@ -296,7 +331,8 @@ def write_report(report: dict, out_dir: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     kept = {k: v for k, v in report.items() if k != "probabilities"}
     (out / "cross_validation.json").write_text(json.dumps(kept, indent=1) + "\n")
-    text = (
+    warning = f"**Not held out**: {report['not_held_out']}\n\n" if report.get("not_held_out") else ""
+    text = warning + (
         f"Leave-group-out over {len(report['scores'])} clips in {len(report['folds'])} folds\n\n"
         f"summary: {summary_line(report['summary'])}\n\n{markdown_table(report)}\n"
         f"per-class thresholds: {report['thresholds'] or 'none'} ({report['thresholds_from']})\n"
