@@ -134,6 +134,48 @@ def test_replay_shows_the_labels_the_pipeline_shows(tmp_path, shared):
     assert [row["label"] for row in replayed] == shown
 
 
+@pytest.mark.slow
+def test_replay_under_a_schedule_classifies_and_shows_what_the_pipeline_does(tmp_path, shared):
+    """classify_fps 10 + change gating: the replay asks the pipeline's own schedule and gate
+    (on each frame's small copy) which frames are classified, measures scene cuts between those
+    frames only, and shows on every frame the label and `classified` flag of a real run."""
+    from vidclf.evaluation.replay import scheduled
+    from vidclf.training.features import clip_pictures
+
+    clip = CLIPS / "montage_lifting_football_tennis.mp4"
+    cfg = override(load_config(), {"source.source": str(clip), "display.window": "off", "dashboard.enabled": "off"})
+    classifier = load_classifier(ROOT / cfg.model.path, None, 2)
+    raw_cfg = override(cfg, {"smoothing.mode": "none", "smoothing.uncertain_below": 0.0, "smoothing.scene_cut": False,
+                             "display.top_k": len(classifier.labels)})  # fmt: skip
+    gated_cfg = override(cfg, {"model.classify_fps": 10, "model.classify_on_change": True})
+    rows = {}
+    for name, run_cfg in (("raw", raw_cfg), ("shown", gated_cfg)):
+        out = tmp_path / f"{name}.jsonl"
+        run_pipeline(dataclasses.replace(run_cfg, output=OutputConfig(results=str(out), overwrite=True)), classifier=classifier)
+        rows[name] = read_jsonl(out)
+    index = {label: i for i, label in enumerate(classifier.labels)}
+    probs = np.zeros((len(rows["raw"]), len(index)), np.float32)
+    for r, row in enumerate(rows["raw"]):
+        for label, p in row["top_k"]:
+            probs[r, index[label]] = p
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    (folder / clip.name).symlink_to(clip)
+    (folder / "labels.json").write_text(json.dumps({"clips": {clip.name: {"class": None}}}))
+    pictures = clip_pictures(folder, tmp_path / "cache")[clip.name]
+    assert clip_pictures(folder, tmp_path / "cache")[clip.name].small.tobytes() == pictures.small.tobytes()  # cached
+    fps = cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FPS)
+    features = ClipFeatures(clip.name, None, "g", fps, np.zeros((len(probs), 1), np.float32), np.zeros(len(probs), np.float32))
+    plan = scheduled(features, pictures, gated_cfg.model)
+    shown = rows["shown"]
+    assert [bool(m) for m in plan.classified] == [row["classified"] for row in shown]
+    assert 0.03 < plan.classified.mean() < 0.3  # gating held back most of the 10-a-second frames (measured: 0.085)
+    replayed = replay_clip(probs, fps, plan.cut_distances, classifier.labels, cfg.smoothing, classifier.class_thresholds,
+                           classified=plan.classified)  # fmt: skip
+    assert len({row["label"] for row in shown}) >= 3
+    assert [row["label"] for row in replayed] == [row["label"] for row in shown]
+
+
 CV_CLIPS = {  # short video_train clips: three groups of basketball (two clips share one), fencing, tennis, no sport
     "basketball__chonyy__sample_video__1484e35f.mp4": None,
     "basketball__chonyy__one_score_one_miss.mp4": None,

@@ -37,9 +37,9 @@ import numpy as np
 from vidclf.config import Config, SmoothingConfig
 from vidclf.errors import VidclfError
 from vidclf.evaluation.clips import ClipTruth, score_clip, summarise, summary_line
-from vidclf.evaluation.replay import replay_clip
+from vidclf.evaluation.replay import replay_clip, scheduled
 from vidclf.training.calibration import fit_temperature
-from vidclf.training.features import ClipFeatures, clip_features, split_features, split_model
+from vidclf.training.features import ClipFeatures, clip_features, clip_pictures, split_features, split_model
 from vidclf.training.head_refit import RefitSettings, fit_head, head_probabilities, training_rows
 
 log = logging.getLogger("vidclf")
@@ -111,7 +111,7 @@ def score_clips(
     scores = []
     for name in names if names is not None else sorted(probs):
         clip = clips[name]
-        rows = replay_clip(probs[name], clip.fps, clip.cut_distances, labels, smoothing, thresholds)
+        rows = replay_clip(probs[name], clip.fps, clip.cut_distances, labels, smoothing, thresholds, classified=clip.classified)
         truth = (truths or {}).get(name) or ClipTruth(name, clip.label)
         scores.append(score_clip(truth, rows) | {"group": clip.group})
     return scores
@@ -308,11 +308,23 @@ def cross_validate_model(cfg: Config, model_path: str | Path, clips_dir: str | P
     train_cfg = dataclasses.replace(cfg.train, background_class=background, input_fit=cfg.model.input_fit)
     clips = clip_features(model, clips_dir, labels, background, cfg.model.input_fit, cfg.train.feature_cache)
     photos = split_features(model, train_cfg, cfg.train.feature_cache)
+    if cfg.model.classify_fps or cfg.model.classify_on_change:  # score what a run under this schedule shows
+        pictures = clip_pictures(clips_dir, cfg.train.feature_cache)
+        clips = {name: scheduled(clip, pictures[name], cfg.model) for name, clip in clips.items()}
     settings = RefitSettings(cfg.train.clip_weight, cfg.train.refit_pull, keep=cfg.train.refit_keep) if refit else None
     report = cross_validate(
         start, clips, photos, labels, cfg.smoothing, background, settings, cfg.train.folds, cfg.train.seed,
         cfg.train.fit_class_thresholds,
     )
+    if cfg.model.classify_fps or cfg.model.classify_on_change:
+        masks = [clip.classified for clip in clips.values() if clip.classified is not None]
+        report["schedule"] = {
+            "classify_fps": cfg.model.classify_fps,
+            "classify_on_change": cfg.model.classify_on_change,
+            "change_threshold": cfg.model.change_threshold,
+            "change_max_interval_s": cfg.model.change_max_interval_s,
+            "frames_classified": round(float(np.concatenate(masks).mean()), 4),
+        }
     seen = clips_trained_on(path)
     if seen and Path(seen).name == Path(clips_dir).resolve().name:
         # Every fold's refit starts from (and keeps a share of) a head that saw the fold's clips.
@@ -332,6 +344,13 @@ def write_report(report: dict, out_dir: str | Path) -> Path:
     kept = {k: v for k, v in report.items() if k != "probabilities"}
     (out / "cross_validation.json").write_text(json.dumps(kept, indent=1) + "\n")
     warning = f"**Not held out**: {report['not_held_out']}\n\n" if report.get("not_held_out") else ""
+    if report.get("schedule"):
+        sched = report["schedule"]
+        gating = "no gating"
+        if sched["classify_on_change"]:
+            gating = f"change gating {sched['change_threshold']}, {sched['change_max_interval_s']} s"
+        rate = sched["classify_fps"] or "every frame"
+        warning += f"Schedule: classify_fps {rate}, {gating}: {sched['frames_classified']:.3f} of frames classified\n\n"
     text = warning + (
         f"Leave-group-out over {len(report['scores'])} clips in {len(report['folds'])} folds\n\n"
         f"summary: {summary_line(report['summary'])}\n\n{markdown_table(report)}\n"

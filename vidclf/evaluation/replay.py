@@ -15,12 +15,22 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from vidclf.config import SmoothingConfig
+from vidclf.config import ModelConfig, SmoothingConfig
+from vidclf.core.messages import Frame
 from vidclf.pipeline.orchestrator import make_decoder
+from vidclf.runtime.preprocess import colour_distance
+from vidclf.streaming.change_gate import ChangeGate
 from vidclf.streaming.decoding import FrameLabeler
+from vidclf.streaming.schedule import ClassifySchedule
 from vidclf.streaming.smoothing import make_smoother
+
+if TYPE_CHECKING:  # the replay itself needs no training code (nor TensorFlow) at run time
+    from vidclf.training.features import ClipFeatures, ClipPictures
 
 
 def replay_clip(
@@ -31,15 +41,21 @@ def replay_clip(
     smoothing: SmoothingConfig,
     model_thresholds: dict[str, float] | None = None,
     times: np.ndarray | None = None,
+    classified: np.ndarray | None = None,
 ) -> list[dict]:
     """One row per frame (frame, position_s, label shown, confidence, raw top-1) for calibrated
     ``probs`` of shape (frames, classes); ``cuts[i]`` is frame i's scene-cut distance;
-    ``times[i]`` its place in the clip (default ``i / fps``: a constant frame rate)."""
+    ``times[i]`` its place in the clip (default ``i / fps``: a constant frame rate);
+    ``classified[i]`` False: the frame carries the last classified frame's row, as the
+    pipeline's schedule does (default: every frame classified)."""
     s = smoothing
     labeler = FrameLabeler(make_smoother(s.mode, s.size, s.ema_alpha, s.window_s), make_decoder(s, labels, model_thresholds))
-    rows = []
+    rows: list[dict] = []
     for i, p in enumerate(probs):
         t = i / fps if times is None else float(times[i])
+        if classified is not None and not classified[i] and rows:
+            rows.append({**rows[-1], "frame": i, "position_s": t, "time_s": t, "classified": False})
+            continue
         _smoothed, label, confidence = labeler.step(p, t, bool(s.scene_cut and cuts[i] > s.scene_cut_threshold))
         top = int(np.argmax(p))
         rows.append(
@@ -53,3 +69,29 @@ def replay_clip(
             }
         )
     return rows
+
+
+def schedule_mask(small: np.ndarray, times: np.ndarray, model: ModelConfig) -> np.ndarray:
+    """Which frames a file run classifies under ``model.classify_fps`` and change gating: the
+    pipeline's own :class:`ClassifySchedule` and :class:`ChangeGate`, asked frame by frame
+    (``small``: each frame's :func:`~vidclf.runtime.preprocess.small_copy`)."""
+    gate = ChangeGate(model.change_threshold, model.change_max_interval_s) if model.classify_on_change else None
+    schedule = ClassifySchedule(model.classify_fps, live=False, gate=gate)
+    mask: list[bool] = []
+    for i, (picture, t) in enumerate(zip(small, times, strict=True)):
+        mask.append(schedule.choose([Frame(i, picture, 0.0, float(t))], have_label=any(mask))[0])
+    return np.array(mask, bool)
+
+
+def scheduled(clip: ClipFeatures, pictures: ClipPictures, model: ModelConfig) -> ClipFeatures:
+    """``clip`` as a run under ``model``'s schedule sees it: which frames are classified, and
+    each classified frame's scene-cut distance to the previous classified one (the detector
+    only looks at the frames the model sees)."""
+    times = np.arange(len(clip.features)) / clip.fps
+    mask = schedule_mask(pictures.small, times, model)
+    cuts, previous = np.zeros(len(mask), np.float32), None
+    for i in np.flatnonzero(mask):
+        if previous is not None:
+            cuts[i] = colour_distance(pictures.signatures[previous], pictures.signatures[i])
+        previous = i
+    return dataclasses.replace(clip, cut_distances=cuts, classified=mask)

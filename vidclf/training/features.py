@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from vidclf.errors import VidclfError
-from vidclf.runtime.preprocess import DEFAULT_FIT, colour_distance, colour_signature, prepare_image
+from vidclf.runtime.preprocess import DEFAULT_FIT, colour_distance, colour_signature, prepare_image, small_copy
 from vidclf.training.video_data import clip_labels
 
 BATCH = 64  # pictures per forward pass: fills both cores without holding many frames
@@ -42,7 +42,9 @@ class ClipFeatures:
     group: str  # leak group: clips of one group share a venue or a source and are split together
     fps: float
     features: np.ndarray  # (frames, d) float32
-    cut_distances: np.ndarray  # (frames,) scene-cut distance to the previous frame
+    cut_distances: np.ndarray  # (frames,) scene-cut distance to the previous (classified) frame
+    # (frames,) bool: the frames a schedule (classify_fps, change gating) classifies; None: all
+    classified: np.ndarray | None = None
 
 
 def split_model(model):
@@ -127,6 +129,42 @@ def clip_features(
     if cache:
         _write_cache(cache, key, clips)
     return clips
+
+
+@dataclass(frozen=True)
+class ClipPictures:
+    """What a replay needs to decide which frames the pipeline classifies: each frame's small
+    copy (the change gate's input) and colour signature (the scene-cut detector's)."""
+
+    small: np.ndarray  # (frames, 18, 32, 3) uint8, preprocess.small_copy
+    signatures: np.ndarray  # (frames, 16, 8) float32, preprocess.colour_signature
+
+
+def clip_pictures(folder: str | Path, cache_dir: str | Path | None = None) -> dict[str, ClipPictures]:
+    """:class:`ClipPictures` of every clip in ``folder/labels.json`` (no model involved: decoding
+    only), read from ``cache_dir`` when it holds the same clips (names and sizes)."""
+    root = Path(folder)
+    names = sorted(clip_labels(root))
+    sizes = {n: (root / n).stat().st_size if (root / n).is_file() else 0 for n in names}
+    cache = Path(cache_dir) / f"{root.name}-pictures.npz" if cache_dir else None
+    if cache and cache.is_file():
+        with np.load(cache) as data:
+            if json.loads(str(data["meta"])) == sizes:
+                return {n: ClipPictures(data[f"s{i}"], data[f"g{i}"]) for i, n in enumerate(names)}
+    pictures = {}
+    for name in names:
+        capture, small, signatures = cv2.VideoCapture(str(root / name)), [], []
+        while (read := capture.read())[0]:
+            small.append(small_copy(read[1]))
+            signatures.append(colour_signature(read[1]))
+        capture.release()
+        pictures[name] = ClipPictures(np.array(small, np.uint8), np.array(signatures, np.float32))
+    if cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"s{i}": pictures[n].small for i, n in enumerate(names)}
+        arrays |= {f"g{i}": pictures[n].signatures for i, n in enumerate(names)}
+        np.savez(cache, meta=json.dumps(sizes), **arrays)
+    return pictures
 
 
 def _usable(entry: dict, class_names: list[str]) -> bool:
