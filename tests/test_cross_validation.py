@@ -105,17 +105,20 @@ def test_a_class_threshold_is_fitted_where_it_pays():
     assert thresholds == {"b": 0.4}  # the highest value that shows "b" (0.45); nothing else moves
 
 
-@pytest.mark.slow
-def test_replay_shows_the_labels_the_pipeline_shows(tmp_path, shared):
-    """The replay is only worth choosing settings with if it is the pipeline's own decoding:
-    the model's logged probabilities, replayed, give the label streaming showed on every frame."""
-    clip = CLIPS / "montage_lifting_football_tennis.mp4"  # two scene cuts, three labels
-    cfg = override(load_config(), {"source.source": str(clip), "display.window": "off", "dashboard.enabled": "off"})
+MONTAGE = CLIPS / "montage_lifting_football_tennis.mp4"  # two scene cuts, three labels
+
+
+def probabilities_and_shown_rows(tmp_path, settings: dict | None = None):
+    """The montage run twice through the real pipeline: once raw (every frame, no smoothing, every
+    class's probability logged) and once as shown with the config's decoding and ``settings``.
+    Returns (config, classifier, raw probabilities per frame, shown rows)."""
+    cfg = override(load_config(), {"source.source": str(MONTAGE), "display.window": "off", "dashboard.enabled": "off"})
     classifier = load_classifier(ROOT / cfg.model.path, None, 2)
     raw_cfg = override(cfg, {"smoothing.mode": "none", "smoothing.uncertain_below": 0.0, "smoothing.scene_cut": False,
                              "display.top_k": len(classifier.labels)})  # fmt: skip
+    shown_cfg = override(cfg, settings or {})
     rows = {}
-    for name, run_cfg in (("raw", raw_cfg), ("shown", cfg)):
+    for name, run_cfg in (("raw", raw_cfg), ("shown", shown_cfg)):
         out = tmp_path / f"{name}.jsonl"
         run_pipeline(dataclasses.replace(run_cfg, output=OutputConfig(results=str(out), overwrite=True)), classifier=classifier)
         rows[name] = read_jsonl(out)
@@ -124,12 +127,20 @@ def test_replay_shows_the_labels_the_pipeline_shows(tmp_path, shared):
     for r, row in enumerate(rows["raw"]):
         for label, p in row["top_k"]:
             probs[r, index[label]] = p
-    capture, detector, cuts = cv2.VideoCapture(str(clip)), SceneCutDetector(), []
+    return shown_cfg, classifier, probs, rows["shown"]
+
+
+@pytest.mark.slow
+def test_replay_shows_the_labels_the_pipeline_shows(tmp_path, shared):
+    """The replay is only worth choosing settings with if it is the pipeline's own decoding:
+    the model's logged probabilities, replayed, give the label streaming showed on every frame."""
+    cfg, classifier, probs, shown_rows = probabilities_and_shown_rows(tmp_path)
+    capture, detector, cuts = cv2.VideoCapture(str(MONTAGE)), SceneCutDetector(), []
     fps = capture.get(cv2.CAP_PROP_FPS)
     while (frame := capture.read())[0]:
         cuts.append(detector.distance(frame[1]))
     replayed = replay_clip(probs, fps, np.array(cuts), classifier.labels, cfg.smoothing, classifier.class_thresholds)
-    shown = [row["label"] for row in rows["shown"]]
+    shown = [row["label"] for row in shown_rows]
     assert len(set(shown)) >= 3  # the clip does change label: the comparison means something
     assert [row["label"] for row in replayed] == shown
 
@@ -142,22 +153,10 @@ def test_replay_under_a_schedule_classifies_and_shows_what_the_pipeline_does(tmp
     from vidclf.evaluation.replay import scheduled
     from vidclf.training.features import clip_pictures
 
-    clip = CLIPS / "montage_lifting_football_tennis.mp4"
-    cfg = override(load_config(), {"source.source": str(clip), "display.window": "off", "dashboard.enabled": "off"})
-    classifier = load_classifier(ROOT / cfg.model.path, None, 2)
-    raw_cfg = override(cfg, {"smoothing.mode": "none", "smoothing.uncertain_below": 0.0, "smoothing.scene_cut": False,
-                             "display.top_k": len(classifier.labels)})  # fmt: skip
-    gated_cfg = override(cfg, {"model.classify_fps": 10, "model.classify_on_change": True})
-    rows = {}
-    for name, run_cfg in (("raw", raw_cfg), ("shown", gated_cfg)):
-        out = tmp_path / f"{name}.jsonl"
-        run_pipeline(dataclasses.replace(run_cfg, output=OutputConfig(results=str(out), overwrite=True)), classifier=classifier)
-        rows[name] = read_jsonl(out)
-    index = {label: i for i, label in enumerate(classifier.labels)}
-    probs = np.zeros((len(rows["raw"]), len(index)), np.float32)
-    for r, row in enumerate(rows["raw"]):
-        for label, p in row["top_k"]:
-            probs[r, index[label]] = p
+    cfg, classifier, probs, shown = probabilities_and_shown_rows(
+        tmp_path, {"model.classify_fps": 10, "model.classify_on_change": True}
+    )
+    clip = MONTAGE
     folder = tmp_path / "clips"
     folder.mkdir()
     (folder / clip.name).symlink_to(clip)
@@ -166,8 +165,7 @@ def test_replay_under_a_schedule_classifies_and_shows_what_the_pipeline_does(tmp
     assert clip_pictures(folder, tmp_path / "cache")[clip.name].small.tobytes() == pictures.small.tobytes()  # cached
     fps = cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FPS)
     features = ClipFeatures(clip.name, None, "g", fps, np.zeros((len(probs), 1), np.float32), np.zeros(len(probs), np.float32))
-    plan = scheduled(features, pictures, gated_cfg.model)
-    shown = rows["shown"]
+    plan = scheduled(features, pictures, cfg.model)
     assert [bool(m) for m in plan.classified] == [row["classified"] for row in shown]
     assert 0.03 < plan.classified.mean() < 0.3  # gating held back most of the 10-a-second frames (measured: 0.085)
     replayed = replay_clip(probs, fps, plan.cut_distances, classifier.labels, cfg.smoothing, classifier.class_thresholds,
