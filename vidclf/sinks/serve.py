@@ -354,6 +354,9 @@ class _Server(http.server.ThreadingHTTPServer):
 
     daemon_threads = True  # a viewer still connected must not keep the process alive
     allow_reuse_address = True
+    # the listen backlog: socketserver's default of 5 drops the 6th connection of a burst (a
+    # grid page opening every stream, a reconnecting viewer) and its client retries a second later
+    request_queue_size = MAX_CONNECTIONS
 
     def __init__(self, address: tuple[str, int], handler):
         if ":" in address[0]:
