@@ -77,10 +77,11 @@ def schedule_mask(small: np.ndarray, times: np.ndarray, model: ModelConfig) -> n
     (``small``: each frame's :func:`~vidclf.runtime.preprocess.small_copy`)."""
     gate = ChangeGate(model.change_threshold, model.change_max_interval_s) if model.classify_on_change else None
     schedule = ClassifySchedule(model.classify_fps, live=False, gate=gate)
-    mask: list[bool] = []
+    mask, have_label = np.zeros(len(times), bool), False  # have_label: the predictor's `latest is not None`
     for i, (picture, t) in enumerate(zip(small, times, strict=True)):
-        mask.append(schedule.choose([Frame(i, picture, 0.0, float(t))], have_label=any(mask))[0])
-    return np.array(mask, bool)
+        mask[i] = schedule.choose([Frame(i, picture, 0.0, float(t))], have_label)[0]
+        have_label = have_label or bool(mask[i])
+    return mask
 
 
 def scheduled(clip: ClipFeatures, pictures: ClipPictures, model: ModelConfig) -> ClipFeatures:
