@@ -2,6 +2,7 @@
 
     python bench/bench_archive.py [--clips DIR] [--classify-fps 10] [--rounds 3] [--no-ray]
                                   [--models models/sports22.tflite,models/sports22.int8.onnx]
+                                  [--with "NAME:BATCH OPTIONS" ...]
 
 The same folder of clips through ``vidclf batch`` with the local pool at 1 and 2 workers and
 with Ray at 2 workers (a local Ray instance: the same code path a cluster runs), interleaved
@@ -14,6 +15,9 @@ the address of a local instance this script started once before the rounds (on 1
 stopped at the end), which is what a batch on a cluster that is already up pays.
 
 ``--models`` runs every variant with each model file (default: the config's model alone).
+``--with`` adds a variant: the local pool at 2 workers with more ``vidclf batch`` options, e.g.
+``--with "gated:--set model.classify_on_change=true" --with "gated, reference frames:--set
+model.classify_on_change=true --decode-frames reference"``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -48,8 +53,13 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--no-ray", action="store_true")
     p.add_argument("--models", help="comma-separated model files, each run with every variant (default: the config's model)")
+    p.add_argument("--with", dest="more", action="append", default=[], metavar="NAME:OPTIONS",
+                   help="a variant: 2 local workers with these vidclf batch options (repeatable)")  # fmt: skip
     args = p.parse_args()
     variants = {"local, 1 worker": ["--workers", "1"], "local, 2 workers": ["--workers", "2"]}
+    for item in args.more:
+        name, _, options = item.partition(":")
+        variants[f"local, 2 workers, {name}"] = ["--workers", "2", *shlex.split(options)]
     if not args.no_ray:
         import ray
 

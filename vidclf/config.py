@@ -131,6 +131,14 @@ class SourceConfig:
         min=0,
         max=64,
     )
+    decode_frames: str = _opt(
+        "all",
+        "files: decode every frame, or only reference frames (B-frames skipped, their rows repeat the last "
+        "picture; for archive runs at classify_fps or with change gating)",
+        flag="--decode-frames",
+        group="performance",
+        choices=("all", "reference"),
+    )
 
 
 @dataclass(frozen=True)

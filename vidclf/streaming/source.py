@@ -121,6 +121,31 @@ def parse_source(text: str) -> SourceSpec:
 
 
 def _capture(spec: SourceSpec, cfg: SourceConfig) -> cv2.VideoCapture:
+    not_by_reference = None
+    if spec.kind is SourceKind.FILE and cfg.decode_frames == "reference":
+        try:
+            return _reference_capture(spec.value, cfg.decode_threads)
+        except VidclfError as exc:  # PyAV could not read it: OpenCV tries, and says why if it cannot either
+            not_by_reference = str(exc)
+    capture = _opencv_capture(spec, cfg)
+    if not_by_reference and capture.isOpened():
+        log.warning("%s; decoding every frame instead", not_by_reference)
+    return capture
+
+
+def _reference_capture(path: str, decode_threads: int):
+    """:class:`ReferenceFramesCapture` with the thread policy of :func:`_opencv_capture`."""
+    from vidclf.streaming.reference_frames import ReferenceFramesCapture
+
+    capture = ReferenceFramesCapture(path, decode_threads or 1)
+    pixels = capture.get(cv2.CAP_PROP_FRAME_WIDTH) * capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
+    if not decode_threads and pixels > ONE_DECODING_THREAD_MAX_PIXELS:
+        capture.release()
+        capture = ReferenceFramesCapture(path, 0)
+    return capture
+
+
+def _opencv_capture(spec: SourceSpec, cfg: SourceConfig) -> cv2.VideoCapture:
     if spec.kind is SourceKind.WEBCAM:
         return cv2.VideoCapture(int(spec.value))
     if spec.kind is SourceKind.STREAM:

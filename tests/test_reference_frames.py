@@ -1,0 +1,101 @@
+"""``source.decode_frames: reference``: only reference frames decoded (PyAV, B-frames skipped),
+one frame out per frame of the file; checked against OpenCV's full decode of real encodes."""
+
+from __future__ import annotations
+
+import av
+import cv2
+import numpy as np
+import pytest
+from conftest import CLIPS, assert_one_line_error, read_jsonl, run_cli
+
+from vidclf.errors import VidclfError
+from vidclf.streaming.reference_frames import ReferenceFramesCapture
+
+
+def _encode(path, frames: int = 60, **options: str):
+    """An H.264 file of ``frames`` different pictures (a square moving over noise), x264's
+    defaults (B-frames) unless ``options`` say otherwise."""
+    rng = np.random.default_rng(0)
+    background = rng.integers(0, 255, (144, 176, 3), np.uint8)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25, options=options)
+        stream.width, stream.height, stream.pix_fmt = 176, 144, "yuv420p"
+        for i in range(frames):
+            picture = background.copy()
+            cv2.rectangle(picture, (2 * i, 40), (2 * i + 30, 70), (255, 255, 255), -1)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def _read_all(capture) -> list[tuple[float, np.ndarray, bool]]:
+    out = []
+    while (read := capture.read())[0]:
+        out.append((capture.get(cv2.CAP_PROP_POS_MSEC), read[1], getattr(capture, "repeated", False)))
+    return out
+
+
+def test_every_frame_comes_out_with_its_time_and_only_reference_frames_are_decoded(tmp_path):
+    path = _encode(tmp_path / "bframes.mp4")
+    reference = ReferenceFramesCapture(str(path))
+    ours = _read_all(reference)
+    opencv = cv2.VideoCapture(str(path))
+    full = _read_all(opencv)
+    assert len(ours) == len(full) == 60
+    assert reference.get(cv2.CAP_PROP_FRAME_COUNT) == opencv.get(cv2.CAP_PROP_FRAME_COUNT)
+    assert reference.get(cv2.CAP_PROP_FPS) == pytest.approx(opencv.get(cv2.CAP_PROP_FPS))
+    assert [t for t, _, _ in ours] == pytest.approx([t for t, _, _ in full], abs=0.01)
+    decoded = [i for i, (_, _, repeated) in enumerate(ours) if not repeated]
+    assert reference.decoded == len(decoded) < 0.7 * len(ours)  # x264's B-frames were skipped
+    last = None
+    for i, (_, picture, repeated) in enumerate(ours):
+        if repeated:
+            assert picture is last  # the picture before it, the same array (no copy)
+        else:
+            assert np.array_equal(picture, full[i][1])  # the same picture OpenCV decodes
+            last = picture
+    # a rewind (--loop) starts again at the first frame
+    assert reference.set(cv2.CAP_PROP_POS_FRAMES, 0)
+    ok, first = reference.read()
+    assert ok and np.array_equal(first, full[0][1]) and reference.get(cv2.CAP_PROP_POS_MSEC) == 0.0
+    reference.release()
+
+
+def test_a_file_without_b_frames_is_decoded_frame_by_frame(tmp_path):
+    path = _encode(tmp_path / "baseline.mp4", frames=30, profile="baseline")
+    reference = ReferenceFramesCapture(str(path))
+    ours = _read_all(reference)
+    assert len(ours) == 30 and reference.decoded == 30 and not any(r for _, _, r in ours)
+
+
+def test_what_pyav_cannot_read_is_one_clear_error(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 20)
+    with pytest.raises(VidclfError, match="broken.mp4"):
+        ReferenceFramesCapture(str(bad))
+    result = run_cli("stream_classify.py", "--source", str(bad), "--decode-frames", "reference", "--no-display")
+    assert_one_line_error(result, "broken.mp4")
+
+
+def test_a_gated_run_decoding_reference_frames_gives_a_full_decodes_rows(shared, tmp_path):
+    """The real model on a real clip (B-frames: 122 of 553 frames are reference frames): the same
+    rows and timestamps as a full decode, the labels nearly all the same, fewer frames classified."""
+    rows = {}
+    for mode in ("all", "reference"):
+        out = tmp_path / f"{mode}.jsonl"
+        run = run_cli(
+            "stream_classify.py", "--source", str(CLIPS / "weightlifting_snatch_child_gym.mp4"), "--no-display",
+            "--decode-frames", mode, "--results", str(out), "--set", "model.classify_fps=10",
+            "--set", "model.classify_on_change=true",
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr[-2000:]
+        rows[mode] = read_jsonl(out)
+    full, reference = rows["all"], rows["reference"]
+    assert len(full) == len(reference) == 553
+    assert [r["position_s"] for r in reference] == [r["position_s"] for r in full]
+    same = sum(a["label"] == b["label"] for a, b in zip(full, reference, strict=True))
+    assert same >= 0.9 * len(full), same
+    assert sum(r["classified"] for r in reference) < sum(r["classified"] for r in full)
