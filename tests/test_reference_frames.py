@@ -7,7 +7,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from conftest import CLIPS, assert_one_line_error, read_jsonl, run_cli
+from conftest import CLIPS, assert_one_line_error, count_frames, read_jsonl, run_cli
 
 from vidclf.errors import VidclfError
 from vidclf.streaming.reference_frames import ReferenceFramesCapture
@@ -99,3 +99,15 @@ def test_a_gated_run_decoding_reference_frames_gives_a_full_decodes_rows(shared,
     same = sum(a["label"] == b["label"] for a, b in zip(full, reference, strict=True))
     assert same >= 0.9 * len(full), same
     assert sum(r["classified"] for r in reference) < sum(r["classified"] for r in full)
+
+
+def test_a_recording_made_from_reference_frames_is_complete_and_the_user_is_told_it_stutters(shared, tmp_path):
+    video = tmp_path / "out.mp4"
+    run = run_cli(
+        "stream_classify.py", "--source", str(CLIPS / "weightlifting_snatch_child_gym.mp4"), "--no-display",
+        "--decode-frames", "reference", "--output", str(video),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    warnings = [line for line in run.stderr.splitlines() if "decode_frames is reference" in line]
+    assert len(warnings) == 1 and "out.mp4" in warnings[0]
+    assert count_frames(video) == 553  # every frame's place kept: the video has its full length

@@ -170,6 +170,12 @@ def _check(cfg: Config, plans: list[StreamPlan], config_path) -> None:
     check_outputs(outputs, inputs, cfg.output.overwrite)
     for plan in plans:
         check_settings(plan.cfg)
+        if plan.cfg.source.decode_frames == "reference" and plan.cfg.output.video:
+            # allowed (a quick look at an archive run), but the user should know why it stutters
+            log.warning(
+                "source.decode_frames is reference: %s repeats the last decoded picture in place of each B-frame "
+                "(it plays jerkily); decode every frame for a smooth recording", plan.cfg.output.video,
+            )  # fmt: skip
 
 
 def make_decoder(cfg: SmoothingConfig, labels: list[str], model_thresholds: dict[str, float] | None = None) -> LabelDecoder:
