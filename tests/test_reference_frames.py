@@ -7,7 +7,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from conftest import CLIPS, assert_one_line_error, count_frames, read_jsonl, run_cli
+from conftest import CLIPS, SHARED, assert_one_line_error, count_frames, read_jsonl, run_cli
 
 from vidclf.errors import VidclfError
 from vidclf.streaming.reference_frames import ReferenceFramesCapture
@@ -111,3 +111,21 @@ def test_a_recording_made_from_reference_frames_is_complete_and_the_user_is_told
     warnings = [line for line in run.stderr.splitlines() if "decode_frames is reference" in line]
     assert len(warnings) == 1 and "out.mp4" in warnings[0]
     assert count_frames(video) == 553  # every frame's place kept: the video has its full length
+
+
+def test_an_avi_file_is_decoded_in_full_and_the_user_is_told_why(shared, tmp_path):
+    """MPEG-4 Part 2 in AVI with packed B-frames: no trustworthy presentation times (the reader
+    put frames seconds off before it refused them), so the run decodes every frame instead."""
+    clip = SHARED / "video_train" / "none__c3d__v_ApplyEyeMakeup_g01_c01.avi"
+    with pytest.raises(VidclfError, match="mpeg4 in avi"):
+        ReferenceFramesCapture(str(clip))
+    out = tmp_path / "rows.jsonl"
+    run = run_cli(
+        "stream_classify.py", "--source", str(clip), "--no-display", "--decode-frames", "reference", "--results", str(out)
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert sum("decoding every frame instead" in line for line in run.stderr.splitlines()) == 1
+    rows = read_jsonl(out)
+    assert len(rows) == count_frames(clip) == 164
+    full = [t / 1000 for t, _, _ in _read_all(cv2.VideoCapture(str(clip)))]
+    assert [r["position_s"] for r in rows] == pytest.approx(full, abs=1e-3)  # what a full decode gives

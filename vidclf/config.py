@@ -133,8 +133,8 @@ class SourceConfig:
     )
     decode_frames: str = _opt(
         "all",
-        "files: decode every frame, or only reference frames (B-frames skipped, their rows repeat the last "
-        "picture; for archive runs at classify_fps or with change gating)",
+        "files: decode every frame, or only reference frames (H.264/H.265 in MP4/MOV/MKV/TS: B-frames skipped, "
+        "their rows repeat the last picture; for archive runs at classify_fps or with change gating)",
         flag="--decode-frames",
         group="performance",
         choices=("all", "reference"),

@@ -6,6 +6,11 @@ classifies a few frames a second can afford: on the shared clips with B-frames i
 half of the frames, at 0.3-0.8x the decoding CPU (`bench/bench_decode.py`). Files without B-frames
 (baseline profile: many phones and cameras) decode every frame either way.
 
+Only H.264 and H.265 in MP4 / MOV, Matroska or MPEG-TS are read this way: the reader relies on
+every packet's presentation time, which those carry. AVI has none (FFmpeg makes them up, and
+MPEG-4 Part 2's packed B-frames come out of order: measured on the training clips, the times of
+six AVI files were off by seconds), so other files are refused here and decoded in full.
+
 The reader keeps **one frame per frame of the file**: a frame that was not decoded comes out as
 the last decoded picture again, with its own timestamp, so frame counts, timestamps and result
 rows are those of a full decode. A repeated picture is the same array, never a copy; change
@@ -33,6 +38,9 @@ import numpy as np
 
 from vidclf.errors import VidclfError
 
+CODECS = ("h264", "hevc")
+CONTAINERS = ("mov", "mp4", "matroska", "webm", "mpegts")  # names in FFmpeg's format lists
+
 
 class ReferenceFramesCapture:
     """A video file's frames with only the reference frames decoded (see the module doc)."""
@@ -46,6 +54,12 @@ class ReferenceFramesCapture:
             self._open()
         except (av.FFmpegError, OSError, IndexError) as exc:
             raise VidclfError(f"cannot read {path} with PyAV: {exc}") from None
+        codec, formats = self._stream.codec_context.name, self._container.format.name
+        if codec not in CODECS or not set(formats.split(",")) & set(CONTAINERS):
+            self.release()
+            raise VidclfError(
+                f"{path}: reference-frame decoding reads H.264 / H.265 in MP4, MOV, MKV or MPEG-TS, not {codec} in {formats}"
+            )
         if not self._timestamps:
             self.release()
             raise VidclfError(f"cannot read {path} with PyAV: no video packet has a timestamp")
