@@ -145,26 +145,53 @@ def test_replay_shows_the_labels_the_pipeline_shows(tmp_path, shared):
     assert [row["label"] for row in replayed] == shown
 
 
+def montage_pictures(tmp_path):
+    """(the montage's :class:`ClipPictures`, its FPS), through a clip folder of its own (cached)."""
+    from vidclf.training.features import clip_pictures
+
+    folder = tmp_path / "clips"
+    if not folder.is_dir():
+        folder.mkdir()
+        (folder / MONTAGE.name).symlink_to(MONTAGE)
+        (folder / "labels.json").write_text(json.dumps({"clips": {MONTAGE.name: {"class": None}}}))
+    return clip_pictures(folder, tmp_path / "cache")[MONTAGE.name], cv2.VideoCapture(str(MONTAGE)).get(cv2.CAP_PROP_FPS)
+
+
+@pytest.mark.slow
+def test_replay_of_reference_frame_decoding_shows_what_the_pipeline_does(tmp_path, shared):
+    """source.decode_frames reference + classify_fps 10 + gating: in the replay a frame that is not
+    decoded repeats the last decoded frame's probabilities, small copy and colour signature; the
+    real run's `classified` flags and labels follow on every frame."""
+    from vidclf.evaluation.replay import decoded_frames, reference_decoded, scheduled
+
+    settings = {"model.classify_fps": 10, "model.classify_on_change": True, "source.decode_frames": "reference"}
+    cfg, classifier, probs, shown = probabilities_and_shown_rows(tmp_path, settings)
+    pictures, fps = montage_pictures(tmp_path)
+    decoded = decoded_frames(MONTAGE, len(probs))
+    assert 0.3 < decoded.mean() < 0.7  # x264's B-frames are not decoded (measured: 278 of 540 decoded)
+    clip = ClipFeatures(MONTAGE.name, None, "g", fps, probs, np.zeros(len(probs), np.float32))
+    seen, seen_pictures = reference_decoded(clip, pictures, decoded)
+    plan = scheduled(seen, seen_pictures, cfg.model)
+    assert [bool(m) for m in plan.classified] == [row["classified"] for row in shown]
+    replayed = replay_clip(seen.features, fps, plan.cut_distances, classifier.labels, cfg.smoothing,
+                           classifier.class_thresholds, classified=plan.classified)  # fmt: skip
+    assert len({row["label"] for row in shown}) >= 3
+    assert [row["label"] for row in replayed] == [row["label"] for row in shown]
+
+
 @pytest.mark.slow
 def test_replay_under_a_schedule_classifies_and_shows_what_the_pipeline_does(tmp_path, shared):
     """classify_fps 10 + change gating: the replay asks the pipeline's own schedule and gate
     (on each frame's small copy) which frames are classified, measures scene cuts between those
     frames only, and shows on every frame the label and `classified` flag of a real run."""
     from vidclf.evaluation.replay import scheduled
-    from vidclf.training.features import clip_pictures
 
     cfg, classifier, probs, shown = probabilities_and_shown_rows(
         tmp_path, {"model.classify_fps": 10, "model.classify_on_change": True}
     )
-    clip = MONTAGE
-    folder = tmp_path / "clips"
-    folder.mkdir()
-    (folder / clip.name).symlink_to(clip)
-    (folder / "labels.json").write_text(json.dumps({"clips": {clip.name: {"class": None}}}))
-    pictures = clip_pictures(folder, tmp_path / "cache")[clip.name]
-    assert clip_pictures(folder, tmp_path / "cache")[clip.name].small.tobytes() == pictures.small.tobytes()  # cached
-    fps = cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FPS)
-    features = ClipFeatures(clip.name, None, "g", fps, np.zeros((len(probs), 1), np.float32), np.zeros(len(probs), np.float32))
+    pictures, fps = montage_pictures(tmp_path)
+    assert montage_pictures(tmp_path)[0].small.tobytes() == pictures.small.tobytes()  # cached
+    features = ClipFeatures(MONTAGE.name, None, "g", fps, np.zeros((len(probs), 1), np.float32), np.zeros(len(probs), np.float32))
     plan = scheduled(features, pictures, cfg.model)
     assert [bool(m) for m in plan.classified] == [row["classified"] for row in shown]
     assert 0.03 < plan.classified.mean() < 0.3  # gating held back most of the 10-a-second frames (measured: 0.085)

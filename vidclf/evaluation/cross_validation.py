@@ -37,7 +37,7 @@ import numpy as np
 from vidclf.config import Config, SmoothingConfig
 from vidclf.errors import VidclfError
 from vidclf.evaluation.clips import ClipTruth, score_clip, summarise, summary_line
-from vidclf.evaluation.replay import replay_clip, scheduled
+from vidclf.evaluation.replay import decoded_frames, reference_decoded, replay_clip, scheduled
 from vidclf.training.calibration import fit_temperature
 from vidclf.training.features import ClipFeatures, clip_features, clip_pictures, split_features, split_model
 from vidclf.training.head_refit import RefitSettings, fit_head, head_probabilities, training_rows
@@ -308,8 +308,15 @@ def cross_validate_model(cfg: Config, model_path: str | Path, clips_dir: str | P
     train_cfg = dataclasses.replace(cfg.train, background_class=background, input_fit=cfg.model.input_fit)
     clips = clip_features(model, clips_dir, labels, background, cfg.model.input_fit, cfg.train.feature_cache)
     photos = split_features(model, train_cfg, cfg.train.feature_cache)
+    pictures, decoded_share = None, None
+    if cfg.source.decode_frames == "reference":  # what a run decoding only reference frames sees
+        pictures, flags = clip_pictures(clips_dir, cfg.train.feature_cache), []
+        for name, clip in clips.items():
+            flags.append(decoded_frames(Path(clips_dir) / name, len(clip.features)))
+            clips[name], pictures[name] = reference_decoded(clip, pictures[name], flags[-1])
+        decoded_share = round(float(np.concatenate(flags).mean()), 4)
     if cfg.model.classify_fps or cfg.model.classify_on_change:  # score what a run under this schedule shows
-        pictures = clip_pictures(clips_dir, cfg.train.feature_cache)
+        pictures = pictures or clip_pictures(clips_dir, cfg.train.feature_cache)
         clips = {name: scheduled(clip, pictures[name], cfg.model) for name, clip in clips.items()}
     settings = RefitSettings(cfg.train.clip_weight, cfg.train.refit_pull, keep=cfg.train.refit_keep) if refit else None
     report = cross_validate(
@@ -325,6 +332,8 @@ def cross_validate_model(cfg: Config, model_path: str | Path, clips_dir: str | P
             "change_max_interval_s": cfg.model.change_max_interval_s,
             "frames_classified": round(float(np.concatenate(masks).mean()), 4),
         }
+    if decoded_share is not None:
+        report["frames_decoded"] = decoded_share
     seen = clips_trained_on(path)
     if seen and Path(seen).name == Path(clips_dir).resolve().name:
         # Every fold's refit starts from (and keeps a share of) a head that saw the fold's clips.
@@ -351,6 +360,8 @@ def write_report(report: dict, out_dir: str | Path) -> Path:
             gating = f"change gating {sched['change_threshold']}, {sched['change_max_interval_s']} s"
         rate = sched["classify_fps"] or "every frame"
         warning += f"Schedule: classify_fps {rate}, {gating}: {sched['frames_classified']:.3f} of frames classified\n\n"
+    if report.get("frames_decoded") is not None:
+        warning += f"Reference frames only (source.decode_frames): {report['frames_decoded']:.3f} of frames decoded\n\n"
     text = warning + (
         f"Leave-group-out over {len(report['scores'])} clips in {len(report['folds'])} folds\n\n"
         f"summary: {summary_line(report['summary'])}\n\n{markdown_table(report)}\n"

@@ -16,12 +16,14 @@ Usage::
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vidclf.config import ModelConfig, SmoothingConfig
 from vidclf.core.messages import Frame
+from vidclf.errors import VidclfError
 from vidclf.pipeline.orchestrator import make_decoder
 from vidclf.runtime.preprocess import colour_distance
 from vidclf.streaming.change_gate import ChangeGate
@@ -96,3 +98,36 @@ def scheduled(clip: ClipFeatures, pictures: ClipPictures, model: ModelConfig) ->
             cuts[i] = colour_distance(pictures.signatures[previous], pictures.signatures[i])
         previous = i
     return dataclasses.replace(clip, cut_distances=cuts, classified=mask)
+
+
+def decoded_frames(path: str | Path, frames: int) -> np.ndarray:
+    """Which of the ``frames`` frames of the file at ``path`` a run with ``source.decode_frames:
+    reference`` decodes (all of them for a file it reads in full)."""
+    from vidclf.streaming.reference_frames import ReferenceFramesCapture
+
+    try:
+        capture = ReferenceFramesCapture(str(path))
+    except VidclfError:
+        return np.ones(frames, bool)
+    flags = []
+    while capture.read()[0]:
+        flags.append(not capture.repeated)
+    capture.release()
+    if len(flags) != frames:
+        raise VidclfError(f"{path}: {len(flags)} frames read with reference-frame decoding, {frames} in full")
+    return np.array(flags, bool)
+
+
+def reference_decoded(clip: ClipFeatures, pictures: ClipPictures, decoded: np.ndarray) -> tuple[ClipFeatures, ClipPictures]:
+    """``clip`` and its ``pictures`` as a run decoding only reference frames sees them: a frame
+    not ``decoded`` shows the last decoded picture (before the first one: that one), to the model,
+    the change gate and the scene-cut detector alike."""
+    decoded = np.asarray(decoded, bool)
+    last = np.maximum.accumulate(np.where(decoded, np.arange(len(decoded)), -1))
+    source = np.where(last < 0, int(np.argmax(decoded)), last)
+    signatures = pictures.signatures[source]
+    cuts = np.zeros(len(source), np.float32)
+    for i in range(1, len(source)):
+        cuts[i] = colour_distance(signatures[i - 1], signatures[i])
+    seen = dataclasses.replace(pictures, small=pictures.small[source], signatures=signatures)
+    return dataclasses.replace(clip, features=clip.features[source], cut_distances=cuts), seen
