@@ -61,6 +61,9 @@ def test_every_frame_comes_out_with_its_time_and_only_reference_frames_are_decod
     assert reference.set(cv2.CAP_PROP_POS_FRAMES, 0)
     ok, first = reference.read()
     assert ok and np.array_equal(first, full[0][1]) and reference.get(cv2.CAP_PROP_POS_MSEC) == 0.0
+    # FFmpeg's own thread count (a file past 1080p) reopens at the start without demuxing again
+    assert reference.set(cv2.CAP_PROP_N_THREADS, 0) and reference.threads == 0
+    assert [t for t, _, _ in _read_all(reference)] == pytest.approx([t for t, _, _ in full], abs=0.01)
     reference.release()
 
 

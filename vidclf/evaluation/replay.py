@@ -92,12 +92,16 @@ def scheduled(clip: ClipFeatures, pictures: ClipPictures, model: ModelConfig) ->
     only looks at the frames the model sees)."""
     times = np.arange(len(clip.features)) / clip.fps
     mask = schedule_mask(pictures.small, times, model)
-    cuts, previous = np.zeros(len(mask), np.float32), None
-    for i in np.flatnonzero(mask):
-        if previous is not None:
-            cuts[i] = colour_distance(pictures.signatures[previous], pictures.signatures[i])
-        previous = i
-    return dataclasses.replace(clip, cut_distances=cuts, classified=mask)
+    return dataclasses.replace(clip, cut_distances=cut_distances(pictures.signatures, mask), classified=mask)
+
+
+def cut_distances(signatures: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Each frame's scene-cut distance when the detector looks only at the ``seen`` frames: a
+    seen frame's distance to the seen frame before it, 0 for the first and for every other."""
+    cuts, frames = np.zeros(len(seen), np.float32), np.flatnonzero(seen)
+    for previous, i in zip(frames[:-1], frames[1:], strict=True):
+        cuts[i] = colour_distance(signatures[previous], signatures[i])
+    return cuts
 
 
 def decoded_frames(path: str | Path, frames: int) -> np.ndarray:
@@ -125,9 +129,7 @@ def reference_decoded(clip: ClipFeatures, pictures: ClipPictures, decoded: np.nd
     decoded = np.asarray(decoded, bool)
     last = np.maximum.accumulate(np.where(decoded, np.arange(len(decoded)), -1))
     source = np.where(last < 0, int(np.argmax(decoded)), last)
-    signatures = pictures.signatures[source]
-    cuts = np.zeros(len(source), np.float32)
-    for i in range(1, len(source)):
-        cuts[i] = colour_distance(signatures[i - 1], signatures[i])
-    seen = dataclasses.replace(pictures, small=pictures.small[source], signatures=signatures)
+    seen = dataclasses.replace(pictures, small=pictures.small[source], signatures=pictures.signatures[source])
+    # a repeated picture changes nothing: cuts fall between consecutive decoded frames only
+    cuts = cut_distances(pictures.signatures, decoded)
     return dataclasses.replace(clip, features=clip.features[source], cut_distances=cuts), seen

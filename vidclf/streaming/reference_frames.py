@@ -117,8 +117,12 @@ class ReferenceFramesCapture:
         return 0.0
 
     def set(self, prop: int, value: float) -> bool:
-        """Only a rewind to the first frame (``CAP_PROP_POS_FRAMES``, 0), which ``--loop`` needs."""
-        if prop != cv2.CAP_PROP_POS_FRAMES or value != 0:
+        """A rewind to the first frame (``CAP_PROP_POS_FRAMES``, 0), which ``--loop`` needs, or
+        the decoding threads (``CAP_PROP_N_THREADS``; 0: FFmpeg's own count), which also rewinds.
+        Reopening reuses the packets' times: the file is not demuxed again."""
+        if prop == cv2.CAP_PROP_N_THREADS and value >= 0:
+            self.threads = int(value)
+        elif prop != cv2.CAP_PROP_POS_FRAMES or value != 0:
             return False
         self._container.close()
         self._open()

@@ -140,8 +140,7 @@ def _reference_capture(path: str, decode_threads: int):
     capture = ReferenceFramesCapture(path, decode_threads or 1)
     pixels = capture.get(cv2.CAP_PROP_FRAME_WIDTH) * capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
     if not decode_threads and pixels > ONE_DECODING_THREAD_MAX_PIXELS:
-        capture.release()
-        capture = ReferenceFramesCapture(path, 0)
+        capture.set(cv2.CAP_PROP_N_THREADS, 0)  # before the first read: nothing decoded yet
     return capture
 
 
