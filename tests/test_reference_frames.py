@@ -64,6 +64,9 @@ def test_every_frame_comes_out_with_its_time_and_only_reference_frames_are_decod
     # FFmpeg's own thread count (a file past 1080p) reopens at the start without demuxing again
     assert reference.set(cv2.CAP_PROP_N_THREADS, 0) and reference.threads == 0
     assert [t for t, _, _ in _read_all(reference)] == pytest.approx([t for t, _, _ in full], abs=0.01)
+    # which frames are decoded, without converting any picture (what evaluation replays use)
+    reference.set(cv2.CAP_PROP_POS_FRAMES, 0)
+    assert reference.decoded_flags() == [not repeated for _, _, repeated in ours]
     reference.release()
 
 

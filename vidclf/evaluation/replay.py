@@ -113,9 +113,7 @@ def decoded_frames(path: str | Path, frames: int) -> np.ndarray:
         capture = ReferenceFramesCapture(str(path))
     except VidclfError:
         return np.ones(frames, bool)
-    flags = []
-    while capture.read()[0]:
-        flags.append(not capture.repeated)
+    flags = capture.decoded_flags()
     capture.release()
     if len(flags) != frames:
         raise VidclfError(f"{path}: {len(flags)} frames read with reference-frame decoding, {frames} in full")

@@ -73,35 +73,48 @@ class ReferenceFramesCapture:
         stream.codec_context.thread_count = self.threads  # 0: FFmpeg's own count
         self._stream, self._size = stream, (stream.codec_context.width, stream.codec_context.height)
         self._frames = self._pictures()
+        self._shown: av.VideoFrame | None = None  # the decoded frame behind the last picture read
+        self._image: np.ndarray | None = None
 
-    def _pictures(self) -> Iterator[tuple[int, np.ndarray, bool]]:
-        """(pts, picture, repeated) of every frame in presentation order. The decoder hands out
-        the decoded frames in presentation order; the timestamps of all packets (read once up
+    def _pictures(self) -> Iterator[tuple[int, av.VideoFrame, bool]]:
+        """(pts, decoded frame, repeated) of every frame in presentation order. The decoder hands
+        out the decoded frames in presentation order; the timestamps of all packets (read once up
         front, by demuxing alone) say which frames lie between two of them."""
         times, i, last = self._timestamps, 0, None
         for frame in self._container.decode(self._stream):
-            image = frame.to_ndarray(format="bgr24")
             self.decoded += 1
             pts = frame.pts if frame.pts is not None else (times[i] if i < len(times) else None)
             while i < len(times) and pts is not None and times[i] < pts:
                 # not decoded: the picture before it (or, before the first decoded one, that one)
-                yield times[i], last if last is not None else image, True
+                yield times[i], last if last is not None else frame, True
                 i += 1
             if i < len(times) and times[i] == pts:
                 i += 1
-            last = image
-            yield pts if pts is not None else times[-1], image, False
+            last = frame
+            yield pts if pts is not None else times[-1], frame, False
         while last is not None and i < len(times):  # non-reference frames at the very end
             yield times[i], last, True
             i += 1
 
     def read(self) -> tuple[bool, np.ndarray | None]:
         try:
-            pts, image, self.repeated = next(self._frames)
+            pts, frame, self.repeated = next(self._frames)
         except (StopIteration, av.FFmpegError):  # the end, or a corrupt stretch ends it like OpenCV does
             return False, None
         self._position_s = float((pts - self._start) * self._time_base)
-        return True, image
+        if frame is not self._shown:  # a repeat is the same array again, converted once
+            self._shown, self._image = frame, frame.to_ndarray(format="bgr24")
+        return True, self._image
+
+    def decoded_flags(self) -> list[bool]:
+        """For every frame from here to the end, whether it is decoded (True) or a repeat; the
+        decoding is done, the conversion to BGR is not (evaluation replays need only this)."""
+        flags = []
+        try:
+            flags.extend(not repeated for _, _, repeated in self._frames)
+        except av.FFmpegError:  # a corrupt stretch ends the file, as in read()
+            pass
+        return flags
 
     def get(self, prop: int) -> float:
         if prop == cv2.CAP_PROP_POS_MSEC:
