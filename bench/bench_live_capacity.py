@@ -14,6 +14,12 @@ capture -> overlay latency p95 over all streams, and from /proc the cores the pr
 in the second half of the run (all threads; 2.0 = both cores busy; the first half holds the
 start-up: imports, model loading). A setting "sustains" N when no stream drops a
 frame in steady state and p95 <= 150 ms. Prints a table and the largest N sustained by each.
+
+For one process it also prints the run's own CPU per frame by stage (``grabber``: reading and
+decoding; ``predictor``: schedule, change gate, resize and the model; ``renderer``: records and
+outputs) and the cores a stream costs, and ends with the CPU ceiling: how many streams the
+machine's cores could carry at 100 % busy at that cost, and with the decoding alone. No
+scheduling can sustain more streams than the ceiling, and latency limits come before it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,10 +35,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "clips" / "volleyball_indoor_practice.mp4"
 WARMUP_S = 3.0
 P95_LIMIT_MS = 150.0
+# the run's own end-of-run report (vidclf/pipeline/summary.py): CPU per frame shown, by stage
+CPU_LINE = re.compile(r"CPU ([\d.]+) ms/frame \(all threads\); by stage: grabber ([\d.]+), predictor ([\d.]+), renderer ([\d.]+)")
 
 
 def _start(args: list[str], cwd: Path) -> subprocess.Popen:
@@ -46,7 +57,7 @@ def _start(args: list[str], cwd: Path) -> subprocess.Popen:
         "--dashboard",
         "off",
     ]
-    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _steady(rows: list[dict]) -> tuple[int, list[float]]:
@@ -88,8 +99,8 @@ def measure(
     cores = (sum(_cpu_s(p.pid) for p in processes) - cpu_started) / (time.monotonic() - started)
     for process in processes:
         process.send_signal(signal.SIGTERM)
-    for process in processes:
-        process.communicate(timeout=60)
+    reports = [process.communicate(timeout=60)[0] for process in processes]
+    stages = CPU_LINE.search(reports[0]) if not separate else None
     drops, latencies, rows_seen, classified = 0, [], 0, 0
     files = sorted(out.glob("*.jsonl"))
     for path in files:
@@ -111,6 +122,8 @@ def measure(
         "p95": p95,
         "cores": cores,
         "ok": ok,
+        # ms per frame shown: all, grabber, predictor, renderer (one process only)
+        "cpu_ms": tuple(float(x) for x in stages.groups()) if stages else None,
     }
 
 
@@ -128,15 +141,21 @@ def main() -> None:
     gatings = [g.strip() == "on" for g in args.gating.split(",")]
     counts = [int(c) for c in args.counts.split(",")]
     best: dict[tuple[str, str], int] = {}
+    ceilings: list[tuple[str, str, int, bool, float, float]] = []  # fps, mode, N, sustained, cores a stream, grabber ms/frame
     with tempfile.TemporaryDirectory() as tmp:
         for fps in args.fps.split(","):
             for n in counts:
                 for separate in modes:
                     for gated in gatings:
                         r = measure(args.clip, n, fps, separate, args.seconds, Path(tmp), args.model, gated)
+                        cpu = ""
+                        if r["cpu_ms"]:
+                            total, grabber, predictor, renderer = r["cpu_ms"]
+                            cpu = f" (CPU ms/frame {total}: grabber {grabber}, predictor {predictor}, renderer {renderer})"
+                            ceilings.append((fps, r["mode"], n, r["ok"], r["cores"] / n, grabber))
                         print(
                             f"classify_fps {fps:>2} {r['mode']:<20} N={n}: steady-state drops {r['drops']}, "
-                            f"p95 {r['p95']:.0f} ms, cores used {r['cores']:.2f}, frames classified {r['classified']:.2f} "
+                            f"p95 {r['p95']:.0f} ms, cores used {r['cores']:.2f}{cpu}, frames classified {r['classified']:.2f} "
                             f"-> {'sustained' if r['ok'] else 'not sustained'}",
                             flush=True,
                         )
@@ -152,6 +171,31 @@ def main() -> None:
         if one and gated:
             line += f"; gated / not gated {gated / one:.2f}x"
         print(line)
+    _print_ceiling(args.clip, ceilings)
+
+
+def _print_ceiling(clip: Path, ceilings: list[tuple[str, str, int, bool, float, float]]) -> None:
+    """The most streams the cores could carry at a stream's cost where it runs as it should: at
+    the largest N sustained (none: the smallest N run). Past that N a stream costs less only
+    because frames are dropped and fewer are classified."""
+    capture = cv2.VideoCapture(str(clip))
+    source_fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    capture.release()
+    cores = os.cpu_count() or 1
+    chosen: dict[tuple[str, str], tuple] = {}
+    for fps, mode, n, ok, per_stream, grabber_ms in ceilings:
+        best = chosen.get((fps, mode))
+        if best is None or (ok and (not best[1] or n > best[0])) or (not ok and not best[1] and n < best[0]):
+            chosen[(fps, mode)] = (n, ok, per_stream, grabber_ms)
+    if chosen:
+        print(f"\nCPU ceiling ({cores} cores, {source_fps:.0f} FPS streams; a stream's cost at the largest N sustained):")
+    for (fps, mode), (n, ok, per_stream, grabber_ms) in chosen.items():
+        decoding = grabber_ms * source_fps / 1000  # cores a stream's grabber uses
+        print(
+            f"  classify_fps {fps:>2} {mode}: {per_stream:.3f} cores a stream (N={n}{'' if ok else ', not sustained'}) -> "
+            f"at most {cores / per_stream:.1f} streams with every core busy; the grabbers alone "
+            f"({decoding:.3f} cores a stream) {cores / decoding:.1f}"
+        )
 
 
 if __name__ == "__main__":
