@@ -614,7 +614,8 @@ def test_kept_frames_are_filed_from_the_review_page_into_folders_training_reads(
             page = browser.open(f"http://127.0.0.1:{port}/")
             page.wait_for("document.body.dataset.pending === '6'")
             assert page.evaluate("document.body.dataset.current") == "court1_0000000"
-            assert page.evaluate("document.getElementById('frame').naturalWidth") > 0  # the frame is shown
+            # the frame is shown (the picture loads after the page names it: wait, as a user would)
+            page.wait_for("document.getElementById('frame').naturalWidth > 0")
             classes = page.evaluate("[...document.querySelectorAll('button')].map(b => b.dataset.class)")
             assert "tennis" in classes and "no_sport" in classes  # a button per class of the model
             page.click('button[data-class="tennis"]')  # a mouse click
