@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import CLIPS, SHARED, assert_one_line_error, count_frames, read_jsonl, run_cli
+from servers import free_port
 
 from vidclf.errors import VidclfError
 from vidclf.streaming.reference_frames import ReferenceFramesCapture
@@ -135,3 +136,13 @@ def test_an_avi_file_is_decoded_in_full_and_the_user_is_told_why(shared, tmp_pat
     assert len(rows) == count_frames(clip) == 164
     full = [t / 1000 for t, _, _ in _read_all(cv2.VideoCapture(str(clip)))]
     assert [r["position_s"] for r in rows] == pytest.approx(full, abs=1e-3)  # what a full decode gives
+
+
+def test_a_camera_asked_to_decode_reference_frames_only_is_told_it_is_decoded_in_full():
+    """The setting reads files; on a stream it would be silently ignored, so the user gets one
+    warning line (and, the camera being unreachable here, the usual one error line)."""
+    url = f"rtsp://127.0.0.1:{free_port()}/cam"
+    run = run_cli("stream_classify.py", "--source", url, "--no-display", "--decode-frames", "reference")
+    assert_one_line_error(run, "cannot open stream", url)
+    warnings = [line for line in run.stderr.splitlines() if "decode_frames is reference" in line]
+    assert len(warnings) == 1 and "reads video files only" in warnings[0] and url in warnings[0], run.stderr[-2000:]
