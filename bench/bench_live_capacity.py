@@ -182,11 +182,11 @@ def _print_ceiling(clip: Path, ceilings: list[tuple[str, str, int, bool, float, 
     source_fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
     capture.release()
     cores = os.cpu_count() or 1
-    chosen: dict[tuple[str, str], tuple] = {}
-    for fps, mode, n, ok, per_stream, grabber_ms in ceilings:
-        best = chosen.get((fps, mode))
-        if best is None or (ok and (not best[1] or n > best[0])) or (not ok and not best[1] and n < best[0]):
-            chosen[(fps, mode)] = (n, ok, per_stream, grabber_ms)
+    runs: dict[tuple[str, str], list[tuple]] = {}
+    for fps, mode, *run in ceilings:  # run: N, sustained, cores a stream, grabber ms/frame
+        runs.setdefault((fps, mode), []).append(tuple(run))
+    # the largest N sustained; none sustained: the smallest N run
+    chosen = {setting: max(found, key=lambda r: (r[1], r[0] if r[1] else -r[0])) for setting, found in runs.items()}
     if chosen:
         print(f"\nCPU ceiling ({cores} cores, {source_fps:.0f} FPS streams; a stream's cost at the largest N sustained):")
     for (fps, mode), (n, ok, per_stream, grabber_ms) in chosen.items():

@@ -162,20 +162,21 @@ def _check(cfg: Config, plans: list[StreamPlan], config_path) -> None:
         "labels": cfg.model.labels or default_labels_path(cfg.model.path),
         "config": config_path,
     }
-    for plan in plans:
+    specs = [parse_source(plan.cfg.source.source) for plan in plans]
+    for plan, spec in zip(plans, specs, strict=True):
         of = f" of {plan.name}" if several else ""
         outputs.update(output_paths(plan.cfg, of))
-        spec = parse_source(plan.cfg.source.source)
         inputs[f"source video{of}"] = spec.value if spec.kind is SourceKind.FILE else None
     check_outputs(outputs, inputs, cfg.output.overwrite)
-    for plan in plans:
+    for plan, spec in zip(plans, specs, strict=True):
         check_settings(plan.cfg)
-        spec = parse_source(plan.cfg.source.source)
-        if plan.cfg.source.decode_frames == "reference" and spec.kind is not SourceKind.FILE:
+        if plan.cfg.source.decode_frames != "reference":
+            continue
+        if spec.kind is not SourceKind.FILE:
             # a camera's frames must all be decoded to be shown on time; the setting is kept
             # for the files of a config shared between sources, so it is not an error
             log.warning("source.decode_frames is reference, which reads video files only: %s is decoded in full", spec)
-        elif plan.cfg.source.decode_frames == "reference" and plan.cfg.output.video:
+        elif plan.cfg.output.video:
             # allowed (a quick look at an archive run), but the user should know why it stutters
             log.warning(
                 "source.decode_frames is reference: %s repeats the last decoded picture in place of each B-frame "

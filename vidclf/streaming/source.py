@@ -138,10 +138,16 @@ def _reference_capture(path: str, decode_threads: int):
     from vidclf.streaming.reference_frames import ReferenceFramesCapture
 
     capture = ReferenceFramesCapture(path, decode_threads or 1)
-    pixels = capture.get(cv2.CAP_PROP_FRAME_WIDTH) * capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
-    if not decode_threads and pixels > ONE_DECODING_THREAD_MAX_PIXELS:
+    if _past_one_decoding_thread(capture, decode_threads):
         capture.set(cv2.CAP_PROP_N_THREADS, 0)  # before the first read: nothing decoded yet
     return capture
+
+
+def _past_one_decoding_thread(capture, decode_threads: int) -> bool:
+    """``source.decode_threads`` 0 (auto) and a file larger than 1080p: FFmpeg's own thread
+    count then (why: :func:`_opencv_capture`)."""
+    pixels = capture.get(cv2.CAP_PROP_FRAME_WIDTH) * capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
+    return not decode_threads and pixels > ONE_DECODING_THREAD_MAX_PIXELS
 
 
 def _opencv_capture(spec: SourceSpec, cfg: SourceConfig) -> cv2.VideoCapture:
@@ -163,11 +169,9 @@ def _opencv_capture(spec: SourceSpec, cfg: SourceConfig) -> cv2.VideoCapture:
     # than the model classifies. Larger files reopen with FFmpeg's own count, which a file
     # replay needs to keep up (4K: 62 vs 91 frames/s); live streams stay at one.
     capture = cv2.VideoCapture(spec.value, cv2.CAP_FFMPEG, [*params, cv2.CAP_PROP_N_THREADS, cfg.decode_threads or 1])
-    if not cfg.decode_threads and spec.kind is SourceKind.FILE and capture.isOpened():
-        pixels = capture.get(cv2.CAP_PROP_FRAME_WIDTH) * capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
-        if pixels > ONE_DECODING_THREAD_MAX_PIXELS:
-            capture.release()
-            capture = cv2.VideoCapture(spec.value, cv2.CAP_FFMPEG, params)
+    if spec.kind is SourceKind.FILE and capture.isOpened() and _past_one_decoding_thread(capture, cfg.decode_threads):
+        capture.release()
+        capture = cv2.VideoCapture(spec.value, cv2.CAP_FFMPEG, params)
     return capture
 
 
